@@ -1,0 +1,346 @@
+"""Tests of analysis.elo: synthetic recovery, calibration, an independent re-fit, MoHex ladders."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import optimize
+from scipy.special import expit, log_expit
+
+from analysis.elo import (
+    ELO_PER_NAT,
+    EloFit,
+    fit_elo,
+    load_mohex_ladder,
+    suggest_pairs,
+    win_probability,
+)
+
+MOHEX_DIR = Path(__file__).resolve().parents[2] / "shared" / "jones_data" / "arena_live_data"
+N_AGENTS = 30
+TRUE_COLOUR_ELO = 120.0
+
+
+def _round_robin(true_elo, colour_elo, games_per_colour, seed):
+    """Both colours of every pair, binomial games under the model being fitted."""
+    rng = np.random.default_rng(seed)
+    n_agents = len(true_elo)
+    b, w = np.nonzero(~np.eye(n_agents, dtype=bool))
+    n = rng.integers(games_per_colour[0], games_per_colour[1] + 1, size=len(b))
+    p = win_probability(true_elo[b] - true_elo[w] + colour_elo)
+    black_wins = rng.binomial(n, p)
+    names = np.array([f"agent-{i:02d}" for i in range(n_agents)])
+    return pd.DataFrame(
+        {
+            "black": names[b],
+            "white": names[w],
+            "black_wins": black_wins,
+            "white_wins": n - black_wins,
+        }
+    )
+
+
+def _synthetic(seed, **prior):
+    rng = np.random.default_rng(1000 + seed)
+    true_elo = rng.uniform(-800, 800, N_AGENTS)
+    matches = _round_robin(true_elo, TRUE_COLOUR_ELO, (50, 100), seed)
+    # Gauge: anchor on the agent nearest the median, so errors are not dominated by one extreme.
+    mid = int(np.argsort(true_elo)[N_AGENTS // 2])
+    anchor = f"agent-{mid:02d}"
+    fit = fit_elo(matches, anchor=anchor, **prior)
+    truth = pd.Series(true_elo - true_elo[mid], index=[f"agent-{i:02d}" for i in range(N_AGENTS)])
+    return fit, truth.reindex(fit.ratings.index), matches, anchor
+
+
+# Jones's +1/+2 prior on every pair biases ratings inward by several SE when most pairs are
+# lopsided and games are few (see test_jones_prior_compresses_wide_ladders), so recovery and
+# calibration are checked under a weak prior that still keeps every estimate finite.
+WEAK_PRIOR = {"pseudo_wins": 0.05, "pseudo_games": 0.1}
+
+
+def _colour_info_se_elo(fit: EloFit, matches: pd.DataFrame) -> float:
+    # Fisher information of h alone; with both colours balanced h is nearly orthogonal to r.
+    d = fit.ratings[matches["black"]].to_numpy() - fit.ratings[matches["white"]].to_numpy()
+    p = win_probability(d + fit.colour_advantage)
+    n = (matches["black_wins"] + matches["white_wins"]).to_numpy()
+    return ELO_PER_NAT / np.sqrt(np.sum(n * p * (1 - p)))
+
+
+def _slope(x, y):
+    return np.polyfit(np.asarray(x, float), np.asarray(y, float), 1)[0]
+
+
+def test_synthetic_recovery_and_colour_advantage():
+    fit, truth, matches, anchor = _synthetic(seed=0, **WEAK_PRIOR)
+    assert fit.anchor == f"agent:{anchor}=0"
+    others = fit.ratings.index != anchor
+    within = ((fit.ratings - truth).abs() <= 2 * fit.se)[others].mean()
+    assert within >= 0.9, f"only {within:.0%} within 2 SE"
+    assert fit.se[others].between(5, 100).all()
+    tol = 3 * _colour_info_se_elo(fit, matches)
+    assert abs(fit.colour_advantage - TRUE_COLOUR_ELO) < tol
+    assert fit.n_games == int((matches["black_wins"] + matches["white_wins"]).sum())
+
+
+def test_standard_errors_are_calibrated_over_replicates():
+    # 20 replicates: within one, every z shares the anchor's own error, so few replicates are noisy.
+    z = []
+    for seed in range(20):
+        fit, truth, _, anchor = _synthetic(seed, **WEAK_PRIOR)
+        others = fit.ratings.index != anchor
+        z.append(((fit.ratings - truth) / fit.se)[others].to_numpy())
+    z = np.concatenate(z)
+    assert 0.8 <= z.std() <= 1.25, f"z-score std {z.std():.2f}"
+    assert abs(z.mean()) < 0.4
+
+
+def test_jones_prior_compresses_wide_ladders():
+    weak, truth, matches, anchor = _synthetic(seed=0, **WEAK_PRIOR)
+    jones = fit_elo(matches, anchor=anchor)
+    # ±800 Elo, 50-100 games per colour: the +1/+2 prior shrinks the scale by a few per cent
+    # (more than the SEs), keeps the order, and pulls the colour advantage towards 0.
+    assert 0.85 < _slope(truth, jones.ratings) < 0.97 < _slope(truth, weak.ratings)
+    assert jones.ratings.corr(truth, method="spearman") > 0.99
+    assert 0 < jones.colour_advantage < weak.colour_advantage
+
+
+def test_without_colour_advantage_the_fit_ignores_colour():
+    fit_h, _, matches, anchor = _synthetic(seed=1)
+    fit = fit_elo(matches, anchor=anchor, colour_advantage=False)
+    assert fit.colour_advantage == 0.0
+    # Averaging over colours flattens every pair's score curve, so ignoring h compresses the
+    # scale a little without changing the order; the model with h explains the data far better.
+    assert 0.85 < _slope(fit_h.ratings, fit.ratings[fit_h.ratings.index]) < 1.0
+    assert fit.ratings.corr(fit_h.ratings, method="spearman") > 0.99
+    assert fit_h.log_likelihood > fit.log_likelihood + 10
+
+
+def _independent_fit(matches, anchor, colour_advantage):
+    """Plain penalised likelihood with numerical derivatives, written apart from the module."""
+    agents = sorted(set(matches["black"]) | set(matches["white"]))
+    free = [a for a in agents if a != anchor]
+    rows = matches.assign(games=matches["black_wins"] + matches["white_wins"])
+    pairs = {frozenset(p) for p in zip(rows["black"], rows["white"], strict=True)}
+    pseudo = pd.DataFrame(
+        [(a, b, 0.5, 1.0) for p in pairs for a, b in (sorted(p), sorted(p)[::-1])],
+        columns=["black", "white", "black_wins", "games"],
+    )
+    data = pd.concat([rows[["black", "white", "black_wins", "games"]], pseudo])
+
+    def nll(theta):
+        r = dict(zip(free, theta[: len(free)], strict=True), **{anchor: 0.0})
+        h = theta[-1] if colour_advantage else 0.0
+        x = data["black"].map(r).to_numpy() - data["white"].map(r).to_numpy() + h
+        k, n = data["black_wins"].to_numpy(), data["games"].to_numpy()
+        return -np.sum(k * log_expit(x) + (n - k) * log_expit(-x))
+
+    n_params = len(free) + int(colour_advantage)
+    res = optimize.minimize(nll, np.zeros(n_params), method="BFGS", options={"gtol": 1e-9})
+    step = 1e-4
+    hess = np.zeros((n_params, n_params))
+    eye = np.eye(n_params) * step
+    for i in range(n_params):
+        for j in range(n_params):
+            hess[i, j] = (
+                nll(res.x + eye[i] + eye[j])
+                - nll(res.x + eye[i] - eye[j])
+                - nll(res.x - eye[i] + eye[j])
+                + nll(res.x - eye[i] - eye[j])
+            ) / (4 * step**2)
+    se = np.sqrt(np.diag(np.linalg.inv(hess)))[: len(free)]
+    ratings = pd.Series(res.x[: len(free)] * ELO_PER_NAT, index=free)
+    return ratings, pd.Series(se * ELO_PER_NAT, index=free), res.x[-1] * ELO_PER_NAT
+
+
+@pytest.mark.parametrize("colour_advantage", [True, False])
+def test_matches_an_independent_fit_with_numerical_hessian(colour_advantage):
+    matches = pd.DataFrame(
+        {
+            "black": ["a", "b", "b", "c", "a", "d", "c"],
+            "white": ["b", "a", "c", "b", "c", "a", "d"],
+            "black_wins": [7, 6, 9, 4, 10, 0, 5],
+            "white_wins": [3, 4, 1, 6, 0, 8, 5],
+        }
+    )
+    fit = fit_elo(matches, anchor="b", colour_advantage=colour_advantage)
+    ratings, se, colour_elo = _independent_fit(matches, "b", colour_advantage)
+    assert np.allclose(fit.ratings[ratings.index], ratings, atol=0.05)
+    assert np.allclose(fit.se[se.index], se, rtol=1e-3)
+    if colour_advantage:
+        assert fit.colour_advantage == pytest.approx(colour_elo, abs=0.05)
+
+
+def test_repeated_rows_are_aggregated():
+    one = pd.DataFrame(
+        {"black": ["x", "y"], "white": ["y", "x"], "black_wins": [6, 5], "white_wins": [4, 5]}
+    )
+    split = pd.DataFrame(
+        {
+            "black": ["x", "x", "y"],
+            "white": ["y", "y", "x"],
+            "black_wins": [2, 4, 5],
+            "white_wins": [3, 1, 5],
+            "games": [5, 5, 10],
+        }
+    )
+    a, b = fit_elo(one), fit_elo(split)
+    pd.testing.assert_series_equal(a.ratings, b.ratings)
+    assert a.log_likelihood == pytest.approx(b.log_likelihood)
+
+
+def test_pseudo_counts_keep_a_perfect_record_finite():
+    matches = pd.DataFrame(
+        {
+            "black": ["champ", "weak", "champ", "mid"],
+            "white": ["weak", "champ", "mid", "champ"],
+            "black_wins": [20, 0, 20, 0],
+            "white_wins": [0, 20, 0, 20],
+        }
+    )
+    fit = fit_elo(matches, anchor="weak")
+    assert np.isfinite(fit.ratings).all() and np.isfinite(fit.se).all()
+    assert fit.ratings.index[0] == "champ"
+    assert 300 < fit.ratings["champ"] < 1500
+    # Top-agent gauge (Jones): the champion is 0 and everyone else is below it.
+    top = fit_elo(matches)
+    assert top.anchor == "top=0"
+    assert top.ratings["champ"] == 0.0 and top.se["champ"] == 0.0
+    assert (top.ratings.drop("champ") < 0).all()
+
+
+def test_without_pseudo_counts_a_perfect_record_is_rejected():
+    matches = pd.DataFrame(
+        {
+            "black": ["a", "b", "b"],
+            "white": ["b", "a", "c"],
+            "black_wins": [3, 0, 2],
+            "white_wins": [2, 4, 0],
+        }
+    )
+    with pytest.raises(ValueError, match="wins or loses every game"):
+        fit_elo(matches, pseudo_wins=0, pseudo_games=0)
+    assert np.isfinite(fit_elo(matches).ratings).all()
+    # Once c takes a game off b the win graph is strongly connected and the plain MLE exists.
+    matches.loc[2, "white_wins"] = 1
+    assert np.isfinite(fit_elo(matches, pseudo_wins=0, pseudo_games=0).se).all()
+
+
+def test_named_anchor_is_exactly_zero_with_zero_se():
+    fit, _, _, anchor = _synthetic(seed=2)
+    assert fit.ratings[anchor] == 0.0
+    assert fit.se[anchor] == 0.0
+    table = fit.table()
+    assert list(table.columns) == ["agent", "elo", "elo_se"]
+    assert table["elo"].is_monotonic_decreasing
+
+
+@pytest.mark.parametrize(
+    "matches, kwargs, message",
+    [
+        (pd.DataFrame({"black": ["a"], "white": ["b"], "black_wins": [1]}), {}, "missing"),
+        (
+            pd.DataFrame({"black": ["a"], "white": ["b"], "black_wins": [1], "white_wins": [-1]}),
+            {},
+            "non-negative",
+        ),
+        (
+            pd.DataFrame({"black": ["a"], "white": ["b"], "black_wins": [1], "white_wins": [1]}),
+            {"anchor": "zzz"},
+            "anchor",
+        ),
+        (
+            pd.DataFrame(
+                {
+                    "black": ["a", "c"],
+                    "white": ["b", "d"],
+                    "black_wins": [1, 2],
+                    "white_wins": [1, 0],
+                }
+            ),
+            {},
+            "disconnected",
+        ),
+        (
+            pd.DataFrame(
+                {"black": ["a"], "white": ["b"], "black_wins": [1], "white_wins": [1], "games": [3]}
+            ),
+            {},
+            "games",
+        ),
+    ],
+)
+def test_bad_input_raises_one_line_value_error(matches, kwargs, message):
+    with pytest.raises(ValueError, match=message) as info:
+        fit_elo(matches, **kwargs)
+    assert "\n" not in str(info.value)
+
+
+def _mohex_ladders():
+    return sorted(MOHEX_DIR.glob("mohex-*.json"), key=lambda p: int(re.findall(r"\d+", p.name)[0]))
+
+
+@pytest.mark.skipif(not MOHEX_DIR.is_dir(), reason="Jones reference data absent")
+@pytest.mark.parametrize(
+    "path", _mohex_ladders() if MOHEX_DIR.is_dir() else [], ids=lambda p: p.stem
+)
+def test_mohex_ratings_fall_with_randomness(path):
+    matches = load_mohex_ladder(path)
+    assert list(matches.columns) == ["black", "white", "black_wins", "white_wins", "games"]
+    fit = fit_elo(matches)
+    randomness = fit.ratings.index.str.removeprefix("mohex-").astype(float)
+    by_level = fit.ratings.set_axis(randomness).sort_index()
+    assert by_level.index[0] == 0.0 and by_level.iloc[0] == 0.0
+    # Every board's ladder is strictly monotone in the randomness level (checked on all nine).
+    assert (np.diff(by_level.to_numpy()) < 0).all(), by_level.round(1).to_dict()
+    assert fit.colour_advantage > 0
+
+
+def test_win_probability():
+    assert win_probability(0) == pytest.approx(0.5)
+    assert win_probability(400) == pytest.approx(10 / 11)
+    assert np.allclose(win_probability([-200, 200]).sum(), 1.0)
+    assert ELO_PER_NAT == pytest.approx(173.7178, abs=1e-4)
+    assert win_probability(ELO_PER_NAT) == pytest.approx(expit(1.0))
+
+
+def _hand_fit(ratings, se):
+    index = list(ratings)
+    return EloFit(
+        ratings=pd.Series(ratings, dtype=float),
+        se=pd.Series(se, dtype=float).reindex(index),
+        colour_advantage=0.0,
+        anchor=f"agent:{index[0]}=0",
+        log_likelihood=0.0,
+        n_games=0,
+    )
+
+
+def test_suggest_pairs_picks_highest_information_pairs():
+    fit = _hand_fit({"a": 0, "b": -10, "c": -800}, {"a": 0, "b": 50, "c": 100})
+    matches = pd.DataFrame(
+        {
+            "black": ["a", "b", "a"],
+            "white": ["b", "c", "c"],
+            "black_wins": [1, 1, 1],
+            "white_wins": [1, 1, 1],
+        }
+    )
+    # Scores: ab = 2500·0.2498 ≈ 625, bc = 12500·0.0102 ≈ 127, ac = 10000·0.0099 ≈ 99.
+    assert suggest_pairs(fit, matches, 1) == [("a", "b")]
+    assert suggest_pairs(fit, matches, 2) == [("a", "b"), ("b", "c")]
+    assert len(suggest_pairs(fit, matches, 10)) == 3
+
+
+def test_suggest_pairs_breaks_ties_by_fewer_games():
+    fit = _hand_fit({"a": 0, "b": 0, "c": 0}, {"a": 30, "b": 30, "c": 30})
+    matches = pd.DataFrame(
+        {
+            "black": ["a", "b", "c"],
+            "white": ["b", "c", "a"],
+            "black_wins": [50, 1, 5],
+            "white_wins": [50, 1, 5],
+        }
+    )
+    assert suggest_pairs(fit, matches, 3) == [("b", "c"), ("a", "c"), ("a", "b")]
