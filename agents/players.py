@@ -1,0 +1,142 @@
+"""Players: batched, jittable move choosers over `HexState` batches.
+
+A player is `act(key, states) -> [B] absolute actions`; network players close over their params.
+`network_act_fn` exposes the params as an argument instead, so an evaluator can vmap one compiled
+function over the stacked params of many snapshots of the same architecture.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+
+import hex_env as he
+from agents.network import HexNet
+from agents.search import SearchConfig, make_search_fn
+from agents.snapshot import load_snapshot
+from hex_env import solver
+
+ActFn = Callable[[jax.Array, he.HexState], jax.Array]
+
+
+@dataclasses.dataclass(frozen=True)
+class Player:
+    name: str
+    act: ActFn  # (key, states [B]) → absolute actions [B]; key is consumed
+    meta: dict = dataclasses.field(default_factory=dict)
+
+
+def network_act_fn(size: int, width: int, depth: int, search: SearchConfig, *, greedy: bool):
+    """`act(params, key, states)` for a network + search player (no exploration noise)."""
+    net = HexNet(width, depth)
+    search_fn = make_search_fn(net.apply, search, size)
+
+    def act(params, key, states):
+        return search_fn(params, key, states, explore=False, greedy=greedy).action
+
+    return act
+
+
+def load_player(
+    snapshot_dir: str | Path,
+    *,
+    nodes: int | None = None,
+    greedy: bool = False,
+    search: SearchConfig | None = None,
+) -> Player:
+    """A snapshot as a player: `nodes` network evaluations per move (default: its training
+    setting), moves sampled from the search policy or, with `greedy`, its argmax."""
+    params, meta = load_snapshot(snapshot_dir)
+    search = search or SearchConfig(**meta["search"])
+    if nodes is not None:
+        search = dataclasses.replace(search, nodes=nodes)
+    act = network_act_fn(meta["board_size"], meta["width"], meta["depth"], search, greedy=greedy)
+    name = f"{meta['run_name']}/{meta['index']:02d}@{search.nodes}"
+    return Player(
+        name, lambda key, states: act(params, key, states), dict(meta, test_nodes=search.nodes)
+    )
+
+
+def random_act(key: jax.Array, states: he.HexState) -> jax.Array:
+    legal = jax.vmap(he.legal_action_mask)(states)
+    legal = legal | ~legal.any(-1, keepdims=True)  # finished games: any action is a no-op
+    return jax.random.categorical(key, jnp.where(legal, 0.0, -jnp.inf))
+
+
+def random_player() -> Player:
+    return Player("random", random_act)
+
+
+def perfect_player(size: int) -> Player:
+    """Exact solver (boards ≤ 4×4): a uniformly random winning move, any move when lost."""
+    table = jnp.asarray(solver.table(size))
+
+    def act(key, states):
+        keys = jax.random.split(key, states.ply.shape[0])
+        return jax.vmap(solver.perfect_action, in_axes=(None, 0, 0))(table, states, keys)
+
+    return Player(f"perfect-{size}", act)
+
+
+def play_games(black: Player, white: Player, size: int, n_games: int, key: jax.Array):
+    """Play `n_games` from the empty board in one batch; returns the final states [n_games]."""
+
+    def game_loop(key):
+        states = jax.vmap(lambda _: he.init(size))(jnp.arange(n_games))
+
+        def move(states, key):
+            black_key, white_key = jax.random.split(key)
+            black_moves = black.act(black_key, states)
+            white_moves = white.act(white_key, states)
+            actions = jnp.where(states.current_player == he.BLACK, black_moves, white_moves)
+            return jax.vmap(he.step)(states, actions), None
+
+        return jax.lax.scan(move, states, jax.random.split(key, size * size))[0]
+
+    return jax.jit(game_loop)(key)
+
+
+def eps_perfect_act_fn(size: int):
+    """`act(eps, key, states)`: per move, a uniformly random legal move with probability `eps`,
+    else the exact solver's move (boards ≤ 4×4). `eps` is an argument so that an evaluator can
+    vmap one compiled function over the perfect (ε = 0), ε-perfect and random (ε = 1) anchors.
+
+    On boards the solver does not handle, only ε = 1 (random play) is meaningful: the perfect
+    branch is absent and every move is random.
+    """
+    table = jnp.asarray(solver.table(size)) if size <= solver.MAX_SOLVED_SIZE else None
+
+    def act(eps, key, states):
+        perfect_key, random_key, coin_key = jax.random.split(key, 3)
+        random_moves = random_act(random_key, states)
+        if table is None:
+            return random_moves
+        keys = jax.random.split(perfect_key, states.ply.shape[0])
+        perfect_moves = jax.vmap(solver.perfect_action, in_axes=(None, 0, 0))(table, states, keys)
+        coin = jax.random.uniform(coin_key, states.ply.shape) < eps
+        return jnp.where(coin, random_moves, perfect_moves)
+
+    return act
+
+
+def eps_perfect_player(size: int, eps: float) -> Player:
+    """ε-perfect anchor (hex_experiments.md §8): the solver's move with probability 1 − ε, a
+    uniformly random legal move otherwise, drawn independently at every move (boards ≤ 4×4).
+
+    Without the swap rule a perfect black always wins, so the plain solver only anchors games
+    where it plays white; ε-perfect blacks lose sometimes and give the Bradley–Terry fit finite,
+    informative anchors on the other colour.
+    """
+    if not 0.0 <= eps <= 1.0:
+        raise ValueError(f"eps must be in [0, 1], got {eps!r}")
+    if size > solver.MAX_SOLVED_SIZE and eps < 1.0:
+        raise ValueError(
+            f"the exact solver handles boards up to {solver.MAX_SOLVED_SIZE}x"
+            f"{solver.MAX_SOLVED_SIZE}; on {size}x{size} only eps=1 (random play) is available"
+        )
+    act = eps_perfect_act_fn(size)
+    return Player(f"eps-perfect-{eps:g}", lambda key, states: act(eps, key, states), {"eps": eps})

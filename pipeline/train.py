@@ -1,0 +1,398 @@
+"""AlphaZero self-play training of one agent on Hex, fully on device (Jones 2021, spec §3–§4).
+
+`make_iteration(...)` returns one jitted function that plays `rollout_steps` self-play moves in
+every env (search → move → auto-reset, in a `lax.scan`), computes value targets inside that window
+bootstrapped from the network, and runs the learner over the fresh samples once each. The Python
+loop in `run` owns savepoints, snapshots, checkpoints, metrics and the progress bar.
+
+    python -m pipeline.train board.size=4 model.width=8 model.depth=2 search=grill
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+import hydra
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import serialization, struct
+from omegaconf import DictConfig, OmegaConf
+
+import hex_env as he
+from agents import network
+from agents.search import make_search_fn
+from agents.snapshot import atomic_write_bytes, atomic_write_json, save_snapshot
+from pipeline.config import TrainJobConfig, register_configs, savepoint_bounds, to_object, validate
+
+register_configs()
+
+CHECKPOINT_FILE = "checkpoint.msgpack"
+METRICS_FILE = "metrics.jsonl"
+DONE_FILE = "done.json"
+LEARNER_FORWARD_MULTIPLE = 3  # forward + backward ≈ 3 forward passes per trained sample
+
+
+class Transition(NamedTuple):
+    obs: jax.Array  # [T, B, S, S, 2] mover's view before the move
+    policy: jax.Array  # [T, B, S*S] search policy target
+    reward: jax.Array  # [T, B] +1 if the move won the game for its mover
+    done: jax.Array  # [T, B] the move ended the game
+
+
+@struct.dataclass
+class TrainCarry:
+    params: dict
+    opt_state: optax.OptState
+    envs: he.HexState  # [B] games in progress
+    key: jax.Array  # [2] uint32 PRNG key
+
+
+def value_targets(reward: jax.Array, done: jax.Array, bootstrap: jax.Array) -> jax.Array:
+    """[T, B] return for the mover at each step: the game's result if it ends inside the window,
+    else −(the next mover's return), with the network's value of the last state at the end."""
+
+    def back(next_return, step):
+        r, d = step
+        ret = jnp.where(d, r, -next_return)
+        return ret, ret
+
+    return jax.lax.scan(back, bootstrap, (reward, done), reverse=True)[1]
+
+
+def loss_fn(params, apply_fn, obs, policy_target, value_target):
+    """Policy cross-entropy to the search policy + value MSE (Jones 2021)."""
+    log_policy, value = apply_fn(params, obs)
+    policy_loss = -jnp.mean(jnp.sum(policy_target * log_policy, axis=-1))
+    value_loss = jnp.mean((value - value_target) ** 2)
+    return policy_loss + value_loss, (policy_loss, value_loss)
+
+
+def random_warmup(envs: he.HexState, key: jax.Array) -> he.HexState:
+    """Desynchronise games: each env plays a random number (< S²) of uniformly random moves."""
+    cells = envs.board.shape[-1]
+    count_key, move_key = jax.random.split(key)
+    n_moves = jax.random.randint(count_key, envs.ply.shape, 0, cells)
+
+    def move(state, xs):
+        t, k = xs
+        legal = jax.vmap(he.legal_action_mask)(state)
+        action = jax.random.categorical(k, jnp.where(legal, 0.0, -jnp.inf))
+        moved = he.reset_where_done(jax.vmap(he.step)(state, action))
+        keep = t >= n_moves
+        return jax.tree.map(
+            lambda old, new: jnp.where(keep.reshape(keep.shape + (1,) * (old.ndim - 1)), old, new),
+            state,
+            moved,
+        ), None
+
+    keys = jax.random.split(move_key, cells)
+    return jax.lax.scan(move, envs, (jnp.arange(cells), keys))[0]
+
+
+def make_iteration(cfg: TrainJobConfig, optimizer: optax.GradientTransformation):
+    """One jitted host call: `rollout_steps` self-play moves in every env, then the learner."""
+    size = cfg.board.size
+    net = network.HexNet(cfg.model.width, cfg.model.depth)
+    search = make_search_fn(net.apply, cfg.search, size)
+    n_samples = cfg.train.n_envs * cfg.train.rollout_steps
+    n_minibatches = n_samples // cfg.train.batch_size
+
+    def selfplay_step(carry, key):
+        params, envs = carry
+        out = search(params, key, envs, explore=True)
+        obs = jax.vmap(he.observe)(envs)
+        moved = jax.vmap(he.step)(envs, out.action)
+        record = Transition(obs, out.policy, moved.reward, moved.terminated)
+        return (params, he.reset_where_done(moved)), (record, out.value, moved.ply)
+
+    def learner_step(state, batch):
+        params, opt_state = state
+        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+        (loss, (policy_loss, value_loss)), grads = grad_fn(params, net.apply, *batch)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), (loss, policy_loss, value_loss)
+
+    @jax.jit
+    def iteration(carry: TrainCarry) -> tuple[TrainCarry, dict]:
+        key, play_key, shuffle_key = jax.random.split(carry.key, 3)
+        step_keys = jax.random.split(play_key, cfg.train.rollout_steps)
+        (_, envs), (traj, root_values, plies) = jax.lax.scan(
+            selfplay_step, (carry.params, carry.envs), step_keys
+        )
+        _, bootstrap = net.apply(carry.params, jax.vmap(he.observe)(envs))
+        targets = value_targets(traj.reward, traj.done, bootstrap)
+
+        flat = lambda x: x.reshape((n_samples,) + x.shape[2:])
+        order = jax.random.permutation(shuffle_key, n_samples)
+        batches = jax.tree.map(
+            lambda x: flat(x)[order].reshape((n_minibatches, -1) + x.shape[2:]),
+            (traj.obs, traj.policy, targets),
+        )
+        (params, opt_state), (loss, policy_loss, value_loss) = jax.lax.scan(
+            learner_step, (carry.params, carry.opt_state), batches
+        )
+        n_games = jnp.maximum(traj.done.sum(), 1)
+        metrics = {
+            "loss/total": loss.mean(),
+            "loss/policy": policy_loss.mean(),
+            "loss/value": value_loss.mean(),
+            "selfplay/games_finished": traj.done.sum(),
+            "selfplay/game_length": jnp.sum(jnp.where(traj.done, plies, 0)) / n_games,
+            "selfplay/black_win_rate": jnp.sum(traj.done & (plies % 2 == 1)) / n_games,
+            "selfplay/root_value": root_values.mean(),
+        }
+        return TrainCarry(params, opt_state, envs, key), metrics
+
+    return iteration
+
+
+def init_carry(cfg: TrainJobConfig, optimizer) -> TrainCarry:
+    key = jax.random.PRNGKey(cfg.train.seed)
+    init_key, warmup_key, key = jax.random.split(key, 3)
+    params = network.init_params(init_key, cfg.board.size, cfg.model.width, cfg.model.depth)
+    envs = jax.vmap(lambda _: he.init(cfg.board.size))(jnp.arange(cfg.train.n_envs))
+    envs = jax.jit(random_warmup)(envs, warmup_key)
+    return TrainCarry(params, optimizer.init(params), envs, key)
+
+
+@dataclasses.dataclass
+class Counters:
+    """Host-side progress, checkpointed with the device state."""
+
+    iteration: int = 0
+    samples: int = 0
+    train_flops_jones: float = 0.0
+    train_flops_standard: float = 0.0
+    wall_s: float = 0.0
+    next_snapshot: int = 0
+
+
+def code_version() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=12"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def flops_per_sample(cfg: TrainJobConfig) -> tuple[float, float]:
+    """(Jones, standard) train FLOPs per self-play sample (spec §4)."""
+    size, width, depth = cfg.board.size, cfg.model.width, cfg.model.depth
+    jones = cfg.search.nodes * network.forward_flops(size, width, depth, "jones")
+    forward = network.forward_flops(size, width, depth, "standard")
+    bootstrap = forward / cfg.train.rollout_steps  # one value forward per env per window
+    standard = (cfg.search.nodes + LEARNER_FORWARD_MULTIPLE) * forward + bootstrap
+    return float(jones), float(standard)
+
+
+def _save_checkpoint(run_dir: Path, carry: TrainCarry, counters: Counters) -> None:
+    state = {
+        "carry": serialization.to_state_dict(carry),
+        "counters": dataclasses.asdict(counters),
+    }
+    atomic_write_bytes(run_dir / CHECKPOINT_FILE, serialization.msgpack_serialize(state))
+
+
+def _load_checkpoint(run_dir: Path, template: TrainCarry) -> tuple[TrainCarry, Counters] | None:
+    path = run_dir / CHECKPOINT_FILE
+    if not path.exists():
+        return None
+    state = serialization.msgpack_restore(path.read_bytes())
+    carry = serialization.from_state_dict(template, state["carry"])
+    return carry, Counters(**state["counters"])
+
+
+def _truncate_metrics(path: Path, last_iteration: int) -> None:
+    """After a resume, drop metric rows of iterations the checkpoint does not include."""
+    if not path.exists():
+        return
+    keep = [
+        line
+        for line in path.read_text().splitlines()
+        if line.strip() and json.loads(line)["iteration"] <= last_iteration
+    ]
+    atomic_write_bytes(path, "".join(line + "\n" for line in keep).encode())
+
+
+class _Preemption:
+    """SIGTERM (cluster preemption) sets a flag; the loop checkpoints and exits cleanly."""
+
+    def __init__(self):
+        self.requested = False
+        signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, signum, frame):
+        self.requested = True
+
+
+def run(cfg: TrainJobConfig) -> dict:
+    """Train until the last savepoint or the sample cap; returns the run summary (done.json)."""
+    validate(cfg)
+    run_dir = Path(cfg.run_dir)
+    if (run_dir / DONE_FILE).exists():
+        summary = json.loads((run_dir / DONE_FILE).read_text())
+        print(f"{run_dir}: already finished ({summary['snapshots']} snapshots)")
+        return summary
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(
+        run_dir / "config.yaml", OmegaConf.to_yaml(OmegaConf.structured(cfg)).encode()
+    )
+
+    low, high, sample_cap = savepoint_bounds(cfg.train, cfg.board.size)
+    savepoints = np.geomspace(low, high, cfg.train.n_snapshots)
+    jones_per_sample, standard_per_sample = flops_per_sample(cfg)
+    samples_per_iteration = cfg.train.n_envs * cfg.train.rollout_steps
+    optimizer = optax.adam(cfg.train.lr)
+    iteration = make_iteration(cfg, optimizer)
+
+    carry = init_carry(cfg, optimizer)
+    restored = _load_checkpoint(run_dir, carry)
+    counters = Counters()
+    if restored is not None:
+        carry, counters = restored
+        _truncate_metrics(run_dir / METRICS_FILE, counters.iteration)
+        print(f"resuming {run_dir} at iteration {counters.iteration}, {counters.samples:,} samples")
+
+    code = code_version()
+    meta_base = {
+        "run_name": cfg.run_name,
+        "board_size": cfg.board.size,
+        "width": cfg.model.width,
+        "depth": cfg.model.depth,
+        "params": network.param_count(cfg.board.size, cfg.model.width, cfg.model.depth),
+        "forward_flops_jones": network.forward_flops(
+            cfg.board.size, cfg.model.width, cfg.model.depth, "jones"
+        ),
+        "forward_flops_standard": network.forward_flops(
+            cfg.board.size, cfg.model.width, cfg.model.depth, "standard"
+        ),
+        "search": dataclasses.asdict(cfg.search),
+        "train": {k: v for k, v in dataclasses.asdict(cfg.train).items() if "caps" not in k},
+        "seed": cfg.train.seed,
+        "code_version": code,
+    }
+    meta_base["train"].pop("flops_bounds")
+
+    def snapshot(index: int, capped: bool) -> None:
+        meta = dict(
+            meta_base,
+            index=index,
+            savepoint_flops_jones=float(savepoints[min(index, len(savepoints) - 1)]),
+            samples=counters.samples,
+            train_flops_jones=counters.train_flops_jones,
+            train_flops_standard=counters.train_flops_standard,
+            wall_s=counters.wall_s,
+            capped=capped,
+        )
+        save_snapshot(run_dir / "snapshots" / f"{index:02d}", carry.params, meta)
+
+    preemption = _Preemption()
+    progress = None
+    if cfg.train.progress:
+        from tqdm import tqdm
+
+        progress = tqdm(
+            total=float(high), initial=min(counters.train_flops_jones, high), unit="FLOP",
+            unit_scale=True, desc=cfg.run_name, dynamic_ncols=True,
+        )  # fmt: skip
+    last_checkpoint = time.monotonic()
+    metrics_file = (run_dir / METRICS_FILE).open("a")
+    try:
+        while counters.next_snapshot < len(savepoints) and counters.samples < sample_cap:
+            start = time.perf_counter()
+            carry, metrics = iteration(carry)
+            metrics = {k: float(v) for k, v in metrics.items()}
+            elapsed = time.perf_counter() - start
+            if not math.isfinite(metrics["loss/total"]):
+                raise FloatingPointError(
+                    f"non-finite loss at iteration {counters.iteration + 1}; stopping. The last "
+                    f"good snapshot and checkpoint in {run_dir} are kept."
+                )
+            counters.iteration += 1
+            counters.samples += samples_per_iteration
+            counters.train_flops_jones += samples_per_iteration * jones_per_sample
+            counters.train_flops_standard += samples_per_iteration * standard_per_sample
+            counters.wall_s += elapsed
+            rates = {
+                "samples_per_s": samples_per_iteration / elapsed,
+                "node_evals_per_s": samples_per_iteration * cfg.search.nodes / elapsed,
+            }
+            row = {
+                "iteration": counters.iteration,
+                **dataclasses.asdict(counters),
+                **rates,
+                **metrics,
+            }
+            del row["next_snapshot"]
+            metrics_file.write(json.dumps(row) + "\n")
+            metrics_file.flush()
+
+            crossed = int(np.searchsorted(savepoints, counters.train_flops_jones, side="right"))
+            if crossed > counters.next_snapshot:
+                snapshot(crossed - 1, capped=False)  # several crossed at once share one snapshot
+                counters.next_snapshot = crossed
+            elif counters.samples >= sample_cap:
+                snapshot(counters.next_snapshot, capped=True)
+                counters.next_snapshot += 1
+            if progress is not None:
+                progress.update(min(counters.train_flops_jones, high) - progress.n)
+                progress.set_postfix(
+                    samples_per_s=f"{rates['samples_per_s']:.3g}",
+                    evals_per_s=f"{rates['node_evals_per_s']:.3g}",
+                    loss=f"{metrics['loss/total']:.3f}",
+                    snap=counters.next_snapshot,
+                    refresh=False,
+                )
+            now = time.monotonic()
+            if preemption.requested or now - last_checkpoint >= cfg.train.checkpoint_every_s:
+                _save_checkpoint(run_dir, carry, counters)
+                last_checkpoint = now
+                if preemption.requested:
+                    print(f"SIGTERM: checkpointed {run_dir} at iteration {counters.iteration}")
+                    sys.exit(143)
+    finally:
+        metrics_file.close()
+        if progress is not None:
+            progress.close()
+
+    _save_checkpoint(run_dir, carry, counters)
+    summary = {
+        "run_name": cfg.run_name,
+        "snapshots": len(list((run_dir / "snapshots").glob("[0-9]*"))),
+        **dataclasses.asdict(counters),
+        "code_version": code,
+    }
+    atomic_write_json(run_dir / DONE_FILE, summary)
+    return summary
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+def main(cfg: DictConfig) -> None:
+    try:
+        job = to_object(cfg)
+        validate(job)
+    except ValueError as err:
+        print(f"config error: {err}", file=sys.stderr)
+        sys.exit(2)
+    summary = run(job)
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""The training job: targets, a tiny end-to-end run, resume after SIGKILL/SIGTERM, config errors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+
+from agents.snapshot import load_meta
+from pipeline.config import TrainJobConfig
+from pipeline.train import run, value_targets
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = [
+    "board.size=3",
+    "model.width=8",
+    "model.depth=1",
+    "search.nodes=8",
+    "train.n_envs=32",
+    "train.batch_size=64",
+    "train.rollout_steps=4",
+    "train.min_flops=1e5",
+    "train.max_flops=1e7",
+    "train.n_snapshots=6",
+    "train.progress=false",
+]
+
+
+def _config(tmp_path, *overrides) -> TrainJobConfig:
+    base = OmegaConf.structured(TrainJobConfig)
+    cfg = OmegaConf.merge(
+        base,
+        OmegaConf.from_dotlist([*TINY, *overrides, "run_name=tiny", f"run_dir={tmp_path}/run"]),
+    )
+    return OmegaConf.to_object(cfg)
+
+
+def test_value_targets_alternate_sign_and_stop_at_game_ends():
+    # one env, 5 steps: the game ends at step 2 (mover won); steps 3-4 start a new game
+    reward = jnp.array([[0.0], [0.0], [1.0], [0.0], [0.0]])
+    done = jnp.array([[False], [False], [True], [False], [False]])
+    targets = value_targets(reward, done, bootstrap=jnp.array([0.5]))
+    np.testing.assert_allclose(targets[:, 0], [1.0, -1.0, 1.0, 0.5, -0.5])
+
+
+def test_tiny_run_writes_snapshots_with_provenance(tmp_path):
+    summary = run(_config(tmp_path))
+    run_dir = tmp_path / "run"
+    snapshots = sorted((run_dir / "snapshots").iterdir())
+    assert summary["snapshots"] == len(snapshots) >= 3
+    assert snapshots[-1].name == "05"
+    metas = [load_meta(s) for s in snapshots]
+    flops = [m["train_flops_jones"] for m in metas]
+    assert flops == sorted(flops) and flops[-1] >= 1e7
+    for m in metas:
+        assert m["train_flops_jones"] >= m["savepoint_flops_jones"]
+        # Jones: nodes × (weights + biases) per sample; standard: 2/MAC, search + learner
+        assert m["train_flops_jones"] == m["samples"] * 8 * m["params"]
+        assert m["train_flops_standard"] > m["samples"] * 8 * m["forward_flops_standard"]
+        assert m["seed"] == 0 and m["code_version"] and m["search"]["kind"] == "grill"
+    rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["iteration"] for r in rows] == list(range(1, len(rows) + 1))
+    assert all(np.isfinite(r["loss/total"]) for r in rows)
+    # a finished run is not redone
+    assert run(_config(tmp_path))["iteration"] == summary["iteration"]
+
+
+def _launch(run_dir: Path, *extra: str) -> subprocess.Popen:
+    args = [*TINY, "train.max_flops=4e7", "train.checkpoint_every_s=0", *extra]
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline.train", *args, f"run_dir={run_dir}", "run_name=tiny"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _wait_for_iterations(run_dir: Path, n: int, proc: subprocess.Popen, timeout_s=240):
+    metrics = run_dir / "metrics.jsonl"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if metrics.exists() and len(metrics.read_text().splitlines()) >= n:
+            return
+        assert proc.poll() is None, proc.stdout.read()
+        time.sleep(0.2)
+    raise TimeoutError("training made no progress")
+
+
+def _schedule(run_dir: Path):
+    return [
+        (s.name, load_meta(s)["samples"], load_meta(s)["train_flops_jones"])
+        for s in sorted((run_dir / "snapshots").iterdir())
+    ]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_interrupted_run_resumes_to_the_same_schedule(tmp_path, sig):
+    reference = _launch(tmp_path / "reference")
+    assert reference.wait(timeout=300) == 0, reference.stdout.read()
+
+    proc = _launch(tmp_path / "interrupted")
+    _wait_for_iterations(tmp_path / "interrupted", 12, proc)
+    proc.send_signal(sig)
+    code = proc.wait(timeout=60)
+    assert code == (-9 if sig == signal.SIGKILL else 143)
+    assert (tmp_path / "interrupted" / "checkpoint.msgpack").exists()
+    assert not (tmp_path / "interrupted" / "done.json").exists()
+    resumed = _launch(tmp_path / "interrupted")
+    out = resumed.communicate(timeout=300)[0]
+    assert resumed.returncode == 0 and "resuming" in out, out
+    assert _schedule(tmp_path / "interrupted") == _schedule(tmp_path / "reference")
+    leftovers = [p.name for p in (tmp_path / "interrupted").rglob(".*") if p.is_file()]
+    assert not leftovers
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("board.size=1", "board.size must be in 2..19"),
+        ("model.width=0", "model.width must be >= 1"),
+        ("search.nodes=0", "search.nodes must be >= 1"),
+        ("search.kind=alphabeta", "search.kind must be one of"),
+        ("train.batch_size=7", "multiple of train.batch_size"),
+    ],
+)
+def test_config_errors_are_one_line_before_any_compute(tmp_path, override, message):
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.train", *TINY, override, f"output_dir={tmp_path}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "JAX_PLATFORMS": "cpu"},
+    )
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    written = {p.name for p in tmp_path.rglob("*") if p.is_file() and ".hydra" not in p.parts}
+    assert not written & {"checkpoint.msgpack", "metrics.jsonl", "meta.json", "config.yaml"}
