@@ -61,6 +61,22 @@ class TrainSettings:
 
 
 @dataclasses.dataclass
+class GridConfig:
+    widths: list[int] = dataclasses.field(default_factory=lambda: [16])  # hidden units swept
+    depths: list[int] = dataclasses.field(default_factory=lambda: [2])  # residual blocks swept
+
+
+@dataclasses.dataclass
+class SweepConfig:
+    """What `python -m pipeline.sweep +experiment=NAME` launches: one run per board × width ×
+    depth × seed. Read by the sweep driver only; a single training job ignores it."""
+
+    boards: dict[int, GridConfig] = dataclasses.field(default_factory=dict)  # board → grid
+    seeds: list[int] = dataclasses.field(default_factory=lambda: [0])
+    eval: str = "default"  # conf/eval/<name>.yaml preset for pipeline.evaluate
+
+
+@dataclasses.dataclass
 class TrainJobConfig:
     board: BoardConfig = dataclasses.field(default_factory=BoardConfig)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
@@ -69,6 +85,7 @@ class TrainJobConfig:
     run_name: str = "???"  # set by conf/train.yaml from the settings; names the run directory
     output_dir: str = "outputs"  # root of every run, evaluation and figure
     run_dir: str = "???"  # where this run writes; re-launching the same run resumes it
+    sweep: SweepConfig = dataclasses.field(default_factory=SweepConfig)
 
 
 def register_configs() -> None:

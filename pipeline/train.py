@@ -231,14 +231,29 @@ def _truncate_metrics(path: Path, last_iteration: int) -> None:
 
 
 class _Preemption:
-    """SIGTERM (cluster preemption) sets a flag; the loop checkpoints and exits cleanly."""
+    """SIGTERM (preemption) and SIGUSR2 (submitit's warning before a SLURM time limit) set a
+    flag; the loop checkpoints at the next iteration boundary and then `finish`es: the handler
+    installed before ours runs (submitit requeues the job there), else the process exits."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGUSR2)
 
     def __init__(self):
-        self.requested = False
-        signal.signal(signal.SIGTERM, self._handle)
+        self.signum: int | None = None
+        self.previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
 
     def _handle(self, signum, frame):
-        self.requested = True
+        self.signum = signum
+
+    def restore(self) -> None:
+        for s, handler in self.previous.items():
+            signal.signal(s, handler)
+
+    def finish(self) -> None:
+        self.restore()
+        previous = self.previous[self.signum]
+        if callable(previous):
+            previous(self.signum, None)
+        sys.exit(128 + self.signum)
 
 
 def run(cfg: TrainJobConfig) -> dict:
@@ -360,13 +375,15 @@ def run(cfg: TrainJobConfig) -> dict:
                     refresh=False,
                 )
             now = time.monotonic()
-            if preemption.requested or now - last_checkpoint >= cfg.train.checkpoint_every_s:
+            if preemption.signum or now - last_checkpoint >= cfg.train.checkpoint_every_s:
                 _save_checkpoint(run_dir, carry, counters)
                 last_checkpoint = now
-                if preemption.requested:
-                    print(f"SIGTERM: checkpointed {run_dir} at iteration {counters.iteration}")
-                    sys.exit(143)
+                if preemption.signum:
+                    name = signal.Signals(preemption.signum).name
+                    print(f"{name}: checkpointed {run_dir} at iteration {counters.iteration}")
+                    preemption.finish()
     finally:
+        preemption.restore()
         metrics_file.close()
         if progress is not None:
             progress.close()
@@ -382,7 +399,9 @@ def run(cfg: TrainJobConfig) -> dict:
     return summary
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="train")
+@hydra.main(
+    version_base="1.3", config_path=str(Path(__file__).parents[1] / "conf"), config_name="train"
+)
 def main(cfg: DictConfig) -> None:
     try:
         job = to_object(cfg)
@@ -395,4 +414,8 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the imported module's `main`, not this `__main__` copy, so that launchers which pickle
+    # the task (submitit) refer to importable classes.
+    from pipeline import train
+
+    train.main()
