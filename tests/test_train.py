@@ -145,3 +145,37 @@ def test_config_errors_are_one_line_before_any_compute(tmp_path, override, messa
     assert len(lines) == 1 and message in lines[0], result.stderr
     written = {p.name for p in tmp_path.rglob("*") if p.is_file() and ".hydra" not in p.parts}
     assert not written & {"checkpoint.msgpack", "metrics.jsonl", "meta.json", "config.yaml"}
+
+
+def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_files(tmp_path, monkeypatch, capsys):
+    from pipeline import train
+
+    real = train.make_iteration
+
+    def poisoned(cfg, optimizer):
+        iteration = real(cfg, optimizer)
+        calls = {"n": 0}
+
+        def wrapped(carry):
+            carry, metrics = iteration(carry)
+            calls["n"] += 1
+            if calls["n"] >= 6:
+                metrics = dict(metrics, **{"loss/total": jnp.float32(jnp.nan)})
+            return carry, metrics
+
+        return wrapped
+
+    monkeypatch.setattr(train, "make_iteration", poisoned)
+    cfg = _config(tmp_path, "train.checkpoint_every_s=0")
+    with pytest.raises(FloatingPointError, match="non-finite loss at iteration 6"):
+        run(cfg)
+    run_dir = tmp_path / "run"
+    assert not (run_dir / "done.json").exists()
+    rows = (run_dir / "metrics.jsonl").read_text().splitlines()
+    assert len(rows) == 5  # the bad iteration is not recorded
+    # the checkpoint holds iteration 5, so a fixed relaunch resumes from there
+    monkeypatch.setattr(train, "make_iteration", real)
+    capsys.readouterr()
+    summary = run(cfg)
+    assert "at iteration 5," in capsys.readouterr().out  # "resuming … at iteration 5, …"
+    assert summary["iteration"] > 5
