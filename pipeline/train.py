@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import shutil
 import signal
 import subprocess
 import sys
@@ -230,6 +231,14 @@ def _truncate_metrics(path: Path, last_iteration: int) -> None:
     atomic_write_bytes(path, "".join(line + "\n" for line in keep).encode())
 
 
+def _remove_stale_temporaries(run_dir: Path) -> None:
+    """Temporary files a killed attempt left mid-write (the real files are intact)."""
+    for path in run_dir.rglob(".*.tmp"):
+        path.unlink(missing_ok=True)
+    for path in (run_dir / "snapshots").glob(".*"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
 class _Preemption:
     """SIGTERM (preemption) and SIGUSR2 (submitit's warning before a SLURM time limit) set a
     flag; the loop checkpoints at the next iteration boundary and then `finish`es: the handler
@@ -265,6 +274,7 @@ def run(cfg: TrainJobConfig) -> dict:
         print(f"{run_dir}: already finished ({summary['snapshots']} snapshots)")
         return summary
     run_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(run_dir)
     atomic_write_bytes(
         run_dir / "config.yaml", OmegaConf.to_yaml(OmegaConf.structured(cfg)).encode()
     )

@@ -101,10 +101,17 @@ def _schedule(run_dir: Path):
     ]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
-def test_interrupted_run_resumes_to_the_same_schedule(tmp_path, sig):
-    reference = _launch(tmp_path / "reference")
+@pytest.fixture(scope="module")
+def reference_schedule(tmp_path_factory):
+    """Snapshot schedule of the uninterrupted run (shared by both interruption tests)."""
+    run_dir = tmp_path_factory.mktemp("reference") / "run"
+    reference = _launch(run_dir)
     assert reference.wait(timeout=300) == 0, reference.stdout.read()
+    return _schedule(run_dir)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_interrupted_run_resumes_to_the_same_schedule(tmp_path, sig, reference_schedule):
 
     proc = _launch(tmp_path / "interrupted")
     _wait_for_iterations(tmp_path / "interrupted", 12, proc)
@@ -116,7 +123,7 @@ def test_interrupted_run_resumes_to_the_same_schedule(tmp_path, sig):
     resumed = _launch(tmp_path / "interrupted")
     out = resumed.communicate(timeout=300)[0]
     assert resumed.returncode == 0 and "resuming" in out, out
-    assert _schedule(tmp_path / "interrupted") == _schedule(tmp_path / "reference")
+    assert _schedule(tmp_path / "interrupted") == reference_schedule
     leftovers = [p.name for p in (tmp_path / "interrupted").rglob(".*") if p.is_file()]
     assert not leftovers
 
