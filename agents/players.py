@@ -100,10 +100,29 @@ def play_games(black: Player, white: Player, size: int, n_games: int, key: jax.A
     return jax.jit(game_loop)(key)
 
 
+def resisting_perfect_action(solved: jax.Array, state: he.HexState, key: jax.Array) -> jax.Array:
+    """Like `solver.perfect_action` (uniform over winning moves), but in a lost position it
+    plays the legal move that leaves the opponent the fewest winning replies (ties uniform),
+    instead of any move: the hardest defence for an imperfect opponent to break."""
+    cells = state.board.shape[-1]
+    legal = (state.board == 0) & ~state.terminated
+    winning = solver.winning_moves_mask(solved, state)
+
+    def replies(cell):
+        return jnp.sum(solver.winning_moves_mask(solved, he.step(state, cell)))
+
+    counts = jax.vmap(replies)(jnp.arange(cells))
+    fewest = legal & (counts == jnp.min(jnp.where(legal, counts, cells + 1)))
+    choices = jnp.where(jnp.any(winning), winning, fewest)
+    choices = jnp.where(jnp.any(choices), choices, legal)
+    return jax.random.categorical(key, jnp.where(choices, 0.0, -jnp.inf))
+
+
 def eps_perfect_act_fn(size: int):
     """`act(eps, key, states)`: per move, a uniformly random legal move with probability `eps`,
-    else the exact solver's move (boards ≤ 4×4). `eps` is an argument so that an evaluator can
-    vmap one compiled function over the perfect (ε = 0), ε-perfect and random (ε = 1) anchors.
+    else the exact solver's move (boards ≤ 4×4), resisting as long as possible when lost
+    (`resisting_perfect_action`). `eps` is an argument so that an evaluator can vmap one compiled
+    function over the perfect (ε = 0), ε-perfect and random (ε = 1) anchors.
 
     On boards the solver does not handle, only ε = 1 (random play) is meaningful: the perfect
     branch is absent and every move is random.
@@ -116,7 +135,9 @@ def eps_perfect_act_fn(size: int):
         if table is None:
             return random_moves
         keys = jax.random.split(perfect_key, states.ply.shape[0])
-        perfect_moves = jax.vmap(solver.perfect_action, in_axes=(None, 0, 0))(table, states, keys)
+        perfect_moves = jax.vmap(resisting_perfect_action, in_axes=(None, 0, 0))(
+            table, states, keys
+        )
         coin = jax.random.uniform(coin_key, states.ply.shape) < eps
         return jnp.where(coin, random_moves, perfect_moves)
 
@@ -126,6 +147,8 @@ def eps_perfect_act_fn(size: int):
 def eps_perfect_player(size: int, eps: float) -> Player:
     """ε-perfect anchor (hex_experiments.md §8): the solver's move with probability 1 − ε, a
     uniformly random legal move otherwise, drawn independently at every move (boards ≤ 4×4).
+    With ε = 0 it is the evaluation's "perfect" anchor: it differs from `perfect_player` only in
+    lost positions, where it resists (`resisting_perfect_action`) instead of moving at random.
 
     Without the swap rule a perfect black always wins, so the plain solver only anchors games
     where it plays white; ε-perfect blacks lose sometimes and give the Bradley–Terry fit finite,

@@ -1,0 +1,168 @@
+"""Evaluation result files: where they live, their columns, and atomic, locked writes.
+
+Layout under a results directory (hex_experiments.md §5)::
+
+    runs/<run>/snapshots/<NN>/meta.json   training snapshots (written by pipeline.train)
+    eval/b<S>/matches.parquet             append-only game results, one row per played batch
+    eval/b<S>/agents.parquet              one row per agent ever entered in the b<S> pool
+    eval/b<S>/elo.parquet                 Elo table (written by analysis.elo_table)
+    eval/b<S>/.lock                       fcntl lock around every read-modify-write
+    elo.parquet                           Elo tables of every board, concatenated
+
+Every file is written to a temporary sibling and renamed into place, so a reader sees the old or
+the new file, never half of one; concurrent evaluation jobs on one board serialise their
+read-modify-write through `locked(board_dir)`. Parquet only, no pickles.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from agents.snapshot import atomic_write_bytes
+
+MATCH_COLUMNS = (
+    "board_size",  # b of the b×b board
+    "black",  # agent id of the first mover
+    "white",  # agent id of the second mover
+    "games",  # games in this row (= black_wins + white_wins; Hex has no draws)
+    "black_wins",
+    "white_wins",
+    "black_nodes",  # network evaluations per move of black (<NA> for solver/random anchors)
+    "white_nodes",
+)
+
+AGENT_COLUMNS = (
+    "agent",  # id: "<run>/<snapshot NN>@<nodes>[/argmax]", "perfect", "eps-perfect-<ε>", "random"
+    "kind",  # network | perfect | eps_perfect | random
+    "run",
+    "snapshot",  # snapshot index within its run
+    "snapshot_dir",
+    "board_size",
+    "width",
+    "depth",
+    "search",  # search.kind of the snapshot (grill | puct | gumbel)
+    "test_nodes",  # network evaluations per move at test time, root included
+    "greedy",  # moves are the argmax of the search policy instead of samples from it
+    "eps",  # probability of a random move (ε-perfect anchors; 0 perfect, 1 random)
+    "params",  # weights + biases (Jones's count)
+    "train_flops_jones",
+    "train_flops_standard",
+    "test_flops_jones",  # test_nodes × forward FLOPs, Jones convention, per move
+    "test_flops_standard",  # test_nodes × forward FLOPs, 2 per multiply-accumulate, per move
+)
+
+_INT_COLUMNS = ("board_size", "snapshot", "width", "depth", "test_nodes", "params")
+
+
+def board_dir(results_dir: str | Path, size: int) -> Path:
+    return Path(results_dir) / "eval" / f"b{size}"
+
+
+def matches_path(results_dir: str | Path, size: int) -> Path:
+    return board_dir(results_dir, size) / "matches.parquet"
+
+
+def agents_path(results_dir: str | Path, size: int) -> Path:
+    return board_dir(results_dir, size) / "agents.parquet"
+
+
+@contextlib.contextmanager
+def locked(directory: str | Path) -> Iterator[None]:
+    """Exclusive `fcntl.flock` on `directory/.lock` (created if missing) for the block."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def write_parquet(path: str | Path, df: pd.DataFrame) -> None:
+    """Write `df` (no index) to `path` atomically: temporary file in the same directory + rename."""
+    buffer = io.BytesIO()
+    df.to_parquet(buffer, index=False)
+    atomic_write_bytes(Path(path), buffer.getvalue())
+
+
+def empty_matches() -> pd.DataFrame:
+    return normalise_matches(pd.DataFrame({c: [] for c in MATCH_COLUMNS}))
+
+
+def normalise_matches(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.loc[:, list(MATCH_COLUMNS)].copy()
+    for column in ("board_size", "games", "black_wins", "white_wins"):
+        df[column] = df[column].astype("int64")
+    for column in ("black_nodes", "white_nodes"):
+        df[column] = df[column].astype("Int64")
+    df["black"] = df["black"].astype(str)
+    df["white"] = df["white"].astype(str)
+    return df.reset_index(drop=True)
+
+
+def read_matches(results_dir: str | Path, size: int) -> pd.DataFrame:
+    """Every recorded game batch of board `size` (empty frame with the columns if none)."""
+    path = matches_path(results_dir, size)
+    if not path.exists():
+        return empty_matches()
+    return normalise_matches(pd.read_parquet(path))
+
+
+def append_matches(results_dir: str | Path, size: int, rows: pd.DataFrame) -> None:
+    """Append `rows` to the board's match file under its lock (read, concatenate, replace)."""
+    if rows.empty:
+        return
+    rows = normalise_matches(rows)
+    with locked(board_dir(results_dir, size)):
+        old = read_matches(results_dir, size)
+        merged = rows if old.empty else pd.concat([old, rows], ignore_index=True)
+        write_parquet(matches_path(results_dir, size), merged)
+
+
+def games_played(matches: pd.DataFrame) -> dict[tuple[str, str], int]:
+    """Games recorded per ordered (black, white) pair."""
+    if matches.empty:
+        return {}
+    totals = matches.groupby(["black", "white"])["games"].sum()
+    return {(str(b), str(w)): int(n) for (b, w), n in totals.items()}
+
+
+def normalise_agents(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.reindex(columns=list(AGENT_COLUMNS)).copy()
+    for column in _INT_COLUMNS:
+        df[column] = pd.to_numeric(df[column]).astype("Int64")
+    for column in ("eps", "train_flops_jones", "train_flops_standard"):
+        df[column] = pd.to_numeric(df[column]).astype("float64")
+    for column in ("test_flops_jones", "test_flops_standard"):
+        df[column] = pd.to_numeric(df[column]).astype("float64")
+    df["greedy"] = df["greedy"].astype("boolean")
+    for column in ("agent", "kind", "run", "snapshot_dir", "search"):
+        df[column] = df[column].astype("string")
+    return df.reset_index(drop=True)
+
+
+def read_agents(results_dir: str | Path, size: int) -> pd.DataFrame:
+    path = agents_path(results_dir, size)
+    if not path.exists():
+        return normalise_agents(pd.DataFrame(columns=list(AGENT_COLUMNS)))
+    return normalise_agents(pd.read_parquet(path))
+
+
+def merge_agents(results_dir: str | Path, size: int, agents: pd.DataFrame) -> pd.DataFrame:
+    """Add `agents` to the board's agents table (new rows win on equal ids) under its lock;
+    agents recorded earlier but absent now are kept, so their games stay interpretable."""
+    agents = normalise_agents(agents)
+    with locked(board_dir(results_dir, size)):
+        old = read_agents(results_dir, size)
+        kept = old[~old["agent"].isin(agents["agent"])]
+        merged = agents if kept.empty else pd.concat([kept, agents], ignore_index=True)
+        merged = normalise_agents(merged.sort_values("agent", kind="stable"))
+        write_parquet(agents_path(results_dir, size), merged)
+    return merged
