@@ -492,15 +492,22 @@ def main(argv: list[str] | None = None) -> int:
     results = pathlib.Path(args.get("results_dir", "."))
     elo_path = pathlib.Path(args.get("elo", results / "elo.parquet"))
     out_dir = pathlib.Path(args.get("out_dir", results / "figures"))
-    summary = write_all(
-        elo_path,
-        out_dir,
-        convention=args.get("convention", "jones"),
-        nodes=int(args.get("nodes", 64)),
-        board_size=int(args["board_size"]) if "board_size" in args else None,
-        n_resamples=int(args.get("n_resamples", 50)),
-        seed=int(args.get("seed", 0)),
-    )
+    if not elo_path.exists():
+        print(f"error: no Elo table at {elo_path} (run pipeline.evaluate first)", file=sys.stderr)
+        return 2
+    try:
+        summary = write_all(
+            elo_path,
+            out_dir,
+            convention=args.get("convention", "jones"),
+            nodes=int(args.get("nodes", 64)),
+            board_size=int(args["board_size"]) if "board_size" in args else None,
+            n_resamples=int(args.get("n_resamples", 50)),
+            seed=int(args.get("seed", 0)),
+        )
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     print(f"wrote {len(summary['files'])} files to {out_dir}")
     return 0
 

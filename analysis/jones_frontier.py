@@ -129,6 +129,9 @@ def frontier_from_runs(
     log10_train_flops, elo). Returns columns boardsize, log10_train_flops, elo.
     """
     runs = _runs_columns(df, convention, test_nodes)
+    if runs.empty:
+        available = sorted(df["test_nodes"].dropna().unique()) if "test_nodes" in df else []
+        raise ValueError(f"no agents at test_nodes={test_nodes} (available: {available})")
     out = []
     for board, g in runs.groupby("boardsize"):
         grid = np.linspace(g["x"].min(), g["x"].max(), grid_points)
