@@ -4,17 +4,29 @@ The env is the model: `recurrent_fn` steps the real game, so the tree holds exac
 Rewards are for the player who moved, discount −1 flips perspective between moves, and a
 finished game has discount 0 and value 0, so nothing past a win is guessed by the network.
 "Nodes" counts network evaluations per move, root included (Jones 2021): simulations = nodes − 1.
+
+The simulation loop is `_run_search`, a drop-in for `mctx.search` that builds the same tree bit
+for bit (mctx 0.0.71) but avoids two costs of mctx's per-game `vmap` on a batch: its backward
+pass is a vmapped `while_loop` whose carry is the whole tree, so every step rewrote every
+[B, nodes, A] array through a select (with it the search took 3–6× as long on CPU), and its
+selection ran the root and interior rules both at every depth (`lax.cond` under `vmap`).
+Gumbel and PUCT reuse mctx's selection rules and policy arithmetic around it. Measurements:
+`docs/benchmarks.md`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import mctx
+from mctx._src import action_selection as mctx_selection
+from mctx._src import search as mctx_search
+from mctx._src import seq_halving
 
 import hex_env as he
 from agents.network import ILLEGAL_LOGIT
@@ -53,6 +65,205 @@ class SearchOutput(NamedTuple):
 
 
 ApplyFn = Callable[[object, jax.Array], tuple[jax.Array, jax.Array]]  # obs → (log π, v)
+
+
+class _Descent(NamedTuple):
+    """One game's walk down the tree in `_simulate` (mctx's `_SimulationState`)."""
+
+    rng_key: jax.Array  # [2] uint32
+    node: jax.Array  # [] int32: node the action was chosen at
+    action: jax.Array  # [] int32
+    child: jax.Array  # [] int32: where the action leads (UNVISITED if not expanded)
+    depth: jax.Array  # [] float: edges walked so far
+    continuing: jax.Array  # [] bool
+
+
+def _simulate(keys, tree: mctx.Tree, root_select, interior_select, max_depth: int):
+    """mctx's `simulate` for a batch: every game starts at the root, so the root rule runs once,
+    outside the loop, and only the interior rule inside it. Same key use as mctx."""
+
+    def step(rng_key, tree, node, depth, select) -> _Descent:
+        rng_key, select_key = jax.random.split(rng_key)
+        action = select(select_key, tree, node, depth)
+        child = tree.children_index[node, action]
+        depth = depth + 1
+        continuing = (child != mctx.Tree.UNVISITED) & (depth < max_depth)
+        return _Descent(rng_key, node, action, child, depth, continuing)
+
+    def one_game(rng_key, tree):
+        root = jnp.array(mctx.Tree.ROOT_INDEX, jnp.int32)
+        depth = jnp.zeros((), tree.children_prior_logits.dtype)
+        root_rule = lambda key, tree, node, depth: root_select(key, tree, node)
+        first = step(rng_key, tree, root, depth, root_rule)
+        descend = lambda s: step(s.rng_key, tree, s.child, s.depth, interior_select)
+        last = jax.lax.while_loop(lambda s: s.continuing, descend, first)
+        return last.node, last.action
+
+    return jax.vmap(one_game)(keys, tree)
+
+
+class _Ascent(NamedTuple):
+    """The batch's walk back up the tree in `_backward`."""
+
+    tree: mctx.Tree
+    value: jax.Array  # [B] return backed up so far, for the player at `index`
+    index: jax.Array  # [B] int32 node reached (ROOT_INDEX: done)
+
+
+def _backward(tree: mctx.Tree, leaf_index: jax.Array) -> mctx.Tree:
+    """mctx's `backward` for the whole batch at once: each step up the tree writes one entry per
+    game (games already at the root write back what is there), not the whole tree."""
+    games = jnp.arange(leaf_index.shape[0])
+
+    def up(state: _Ascent) -> _Ascent:
+        tree, leaf_value, index = state.tree, state.value, state.index
+        active = index != mctx.Tree.ROOT_INDEX
+        node = jnp.where(active, index, 0)
+        parent = jnp.where(active, tree.parents[games, node], 0)
+        action = jnp.where(active, tree.action_from_parent[games, node], 0)
+        count = tree.node_visits[games, parent]
+        old_parent_value = tree.node_values[games, parent]
+        old_child_value = tree.children_values[games, parent, action]
+        old_child_count = tree.children_visits[games, parent, action]
+        reward = tree.children_rewards[games, parent, action]
+        value = reward + tree.children_discounts[games, parent, action] * leaf_value
+        parent_value = (old_parent_value * count + value) / (count + 1.0)
+        tree = tree.replace(
+            node_values=tree.node_values.at[games, parent].set(
+                jnp.where(active, parent_value, old_parent_value)
+            ),
+            node_visits=tree.node_visits.at[games, parent].set(jnp.where(active, count + 1, count)),
+            children_values=tree.children_values.at[games, parent, action].set(
+                jnp.where(active, tree.node_values[games, node], old_child_value)
+            ),
+            children_visits=tree.children_visits.at[games, parent, action].set(
+                jnp.where(active, old_child_count + 1, old_child_count)
+            ),
+        )
+        return _Ascent(tree, jnp.where(active, value, leaf_value), jnp.where(active, parent, index))
+
+    start = _Ascent(tree, tree.node_values[games, leaf_index], leaf_index)
+    end = jax.lax.while_loop(lambda s: jnp.any(s.index != mctx.Tree.ROOT_INDEX), up, start)
+    return end.tree
+
+
+def _run_search(
+    params,
+    rng_key: jax.Array,
+    *,
+    root: mctx.RootFnOutput,
+    recurrent_fn: mctx.RecurrentFn,
+    root_action_selection_fn,
+    interior_action_selection_fn,
+    num_simulations: int,
+    max_depth: int,
+    invalid_actions: jax.Array,
+    extra_data=None,
+) -> mctx.Tree:
+    """`mctx.search` (same arguments, same key use, the same tree) with `_simulate`/`_backward`."""
+    batch_size = root.value.shape[0]
+    games = jnp.arange(batch_size)
+
+    def simulation(sim, loop_state):
+        rng_key, tree = loop_state
+        rng_key, simulate_key, expand_key = jax.random.split(rng_key, 3)
+        simulate_keys = jax.random.split(simulate_key, batch_size)
+        parent, action = _simulate(
+            simulate_keys, tree, root_action_selection_fn, interior_action_selection_fn, max_depth
+        )
+        child = tree.children_index[games, parent, action]
+        child = jnp.where(child == mctx.Tree.UNVISITED, sim + 1, child)
+        tree = mctx_search.expand(params, expand_key, tree, recurrent_fn, parent, action, child)
+        return rng_key, _backward(tree, child)
+
+    tree = mctx_search.instantiate_tree_from_root(
+        root, num_simulations, root_invalid_actions=invalid_actions, extra_data=extra_data
+    )
+    return jax.lax.fori_loop(0, num_simulations, simulation, (rng_key, tree))[1]
+
+
+def _mask_invalid(logits: jax.Array, invalid: jax.Array) -> jax.Array:
+    """mctx's `_mask_invalid_actions`: shift the max to 0, invalid actions to the float minimum."""
+    logits = logits - jnp.max(logits, axis=-1, keepdims=True)
+    return jnp.where(invalid, jnp.finfo(logits.dtype).min, logits)
+
+
+def _gumbel_muzero_policy(
+    params,
+    rng_key,
+    root,
+    recurrent_fn,
+    num_simulations,
+    *,
+    invalid_actions,
+    max_depth,
+    max_num_considered_actions,
+    gumbel_scale,
+) -> mctx.PolicyOutput:
+    """`mctx.gumbel_muzero_policy` (Danihelka et al. 2022) over `_run_search`; same outputs."""
+    qtransform = mctx.qtransform_completed_by_mix_value
+    root = root.replace(prior_logits=_mask_invalid(root.prior_logits, invalid_actions))
+    rng_key, gumbel_key = jax.random.split(rng_key)
+    gumbel = gumbel_scale * jax.random.gumbel(
+        gumbel_key, shape=root.prior_logits.shape, dtype=root.prior_logits.dtype
+    )
+    tree = _run_search(
+        params,
+        rng_key,
+        root=root,
+        recurrent_fn=recurrent_fn,
+        root_action_selection_fn=functools.partial(
+            mctx_selection.gumbel_muzero_root_action_selection,
+            num_simulations=num_simulations,
+            max_num_considered_actions=max_num_considered_actions,
+            qtransform=qtransform,
+        ),
+        interior_action_selection_fn=functools.partial(
+            mctx_selection.gumbel_muzero_interior_action_selection, qtransform=qtransform
+        ),
+        num_simulations=num_simulations,
+        max_depth=max_depth,
+        invalid_actions=invalid_actions,
+        extra_data=mctx_selection.GumbelMuZeroExtraData(root_gumbel=gumbel),
+    )
+    visits = tree.summary().visit_counts
+    completed_q = jax.vmap(qtransform, in_axes=[0, None])(tree, tree.ROOT_INDEX)
+    to_argmax = seq_halving.score_considered(
+        jnp.max(visits, axis=-1, keepdims=True), gumbel, root.prior_logits, completed_q, visits
+    )
+    action = mctx_selection.masked_argmax(to_argmax, invalid_actions)
+    weights = jax.nn.softmax(_mask_invalid(root.prior_logits + completed_q, invalid_actions))
+    return mctx.PolicyOutput(action=action, action_weights=weights, search_tree=tree)
+
+
+def _muzero_policy(
+    params, rng_key, root, recurrent_fn, num_simulations, *, invalid_actions, max_depth, pb_c_init
+) -> mctx.PolicyOutput:
+    """`mctx.muzero_policy` with `dirichlet_fraction=0` over `_run_search`: the same tree and
+    visit probabilities (the unused noise draw and action sample are skipped)."""
+    _, _, search_key = jax.random.split(rng_key, 3)
+    probs = jax.nn.softmax(root.prior_logits)
+    logits = jnp.log(jnp.maximum(probs, jnp.finfo(probs.dtype).tiny))
+    root = root.replace(prior_logits=_mask_invalid(logits, invalid_actions))
+    interior = functools.partial(
+        mctx_selection.muzero_action_selection,
+        pb_c_base=19652,
+        pb_c_init=pb_c_init,
+        qtransform=mctx.qtransform_by_parent_and_siblings,
+    )
+    tree = _run_search(
+        params,
+        search_key,
+        root=root,
+        recurrent_fn=recurrent_fn,
+        root_action_selection_fn=functools.partial(interior, depth=0),
+        interior_action_selection_fn=interior,
+        num_simulations=num_simulations,
+        max_depth=max_depth,
+        invalid_actions=invalid_actions,
+    )
+    summary = tree.summary()
+    return mctx.PolicyOutput(action=None, action_weights=summary.visit_probs, search_tree=tree)
 
 
 def make_root_fn(apply_fn: ApplyFn):
@@ -135,6 +346,19 @@ def _grill_node_policy(tree: mctx.Tree, node_index, cfg: SearchConfig) -> jax.Ar
     )
 
 
+def _categorical(key: jax.Array, logits: jax.Array) -> jax.Array:
+    """`jax.random.categorical(key, logits)` (argmax of Gumbel noise + logits), with the noisy
+    scores computed before the argmax: fused into XLA CPU's argmax reduction, the logs ran one
+    element at a time, the largest single cost of a Grill search (`docs/benchmarks.md`)."""
+    scores = jax.lax.optimization_barrier(
+        jax.random.gumbel(key, logits.shape, logits.dtype) + logits
+    )
+    # jnp.argmax (first maximum, or first NaN) as two plain reductions, which XLA CPU vectorises
+    best = jnp.max(scores, axis=-1, keepdims=True)
+    hit = (scores == best) | jnp.isnan(scores)
+    return jnp.min(jnp.where(hit, jnp.arange(scores.shape[-1]), scores.shape[-1]), axis=-1)
+
+
 def _with_root_noise(key, log_prior, legal, cfg: SearchConfig, size: int) -> jax.Array:
     """Mix Dirichlet noise into the root prior over legal cells (AlphaZero; Jones α = 10/S²)."""
     alpha = cfg.dirichlet_alpha or 10.0 / size**2
@@ -170,10 +394,10 @@ def make_search_fn(apply_fn: ApplyFn, cfg: SearchConfig, size: int):
         if num_simulations == 0:
             policy = jnp.exp(root.prior_logits)
         elif cfg.kind == "grill":
-            select = lambda k, tree, node, depth=None: jax.random.categorical(
+            select = lambda k, tree, node, depth=None: _categorical(
                 k, jnp.log(_grill_node_policy(tree, node, cfg) + 1e-30)
             )
-            tree = mctx.search(
+            tree = _run_search(
                 params,
                 search_key,
                 root=root,
@@ -188,7 +412,7 @@ def make_search_fn(apply_fn: ApplyFn, cfg: SearchConfig, size: int):
             policy = jax.vmap(_grill_node_policy, in_axes=(0, 0, None))(tree, root_index, cfg)
             value = tree.node_values[:, 0]
         elif cfg.kind == "puct":
-            out = mctx.muzero_policy(
+            out = _muzero_policy(  # root noise is already mixed in above when exploring
                 params,
                 search_key,
                 root,
@@ -196,12 +420,11 @@ def make_search_fn(apply_fn: ApplyFn, cfg: SearchConfig, size: int):
                 num_simulations,
                 invalid_actions=invalid,
                 max_depth=max_depth,
-                dirichlet_fraction=0.0,  # noise already mixed in above when exploring
                 pb_c_init=cfg.pb_c_init,
             )
             policy, value = out.action_weights, out.search_tree.node_values[:, 0]
         else:
-            out = mctx.gumbel_muzero_policy(
+            out = _gumbel_muzero_policy(
                 params,
                 search_key,
                 root,

@@ -8,6 +8,7 @@ from scipy.optimize import brentq
 
 import hex_env as he
 from agents import network
+from agents import search as search_lib
 from agents.search import SearchConfig, grill_policy, make_recurrent_fn, make_search_fn
 from hex_env import solver
 
@@ -131,3 +132,108 @@ def test_bad_search_settings_are_refused():
         SearchConfig(kind="alphabeta").validate()
     with pytest.raises(ValueError, match="nodes"):
         SearchConfig(nodes=0).validate()
+
+
+def _search_inputs(size=4, batch=6, plies=3, seed=0):
+    net = network.HexNet(8, 1)
+    params = network.init_params(jax.random.key(seed), size, 8, 1)
+    states = jax.vmap(lambda _: he.init(size))(jnp.arange(batch))
+    rng = np.random.default_rng(seed)
+    for _ in range(plies):
+        cells = [rng.choice(np.flatnonzero(np.asarray(b) == 0)) for b in states.board]
+        states = jax.vmap(he.step)(states, jnp.array(cells))
+    root, legal = search_lib.make_root_fn(net.apply)(params, states)
+    return net, params, root, ~legal, search_lib.make_recurrent_fn(net.apply)
+
+
+def _assert_same_tree(ours, theirs):
+    for name in ("node_visits", "node_values", "children_visits", "children_values",
+                 "children_index", "parents", "action_from_parent"):  # fmt: skip
+        np.testing.assert_array_equal(getattr(ours, name), getattr(theirs, name), err_msg=name)
+
+
+@pytest.mark.parametrize("kind", ["grill", "puct", "gumbel"])
+def test_batched_search_loop_builds_the_same_tree_as_mctx(kind):
+    """`_run_search` (batched backward pass, root rule hoisted) is a drop-in for mctx 0.0.71."""
+    import mctx
+
+    net, params, root, invalid, recurrent_fn = _search_inputs()
+    key = jax.random.key(11)
+    n_sims, depth = 24, 16
+    if kind == "grill":
+        cfg = SearchConfig(kind="grill", c=0.5)
+        select = lambda k, tree, node, depth=None: search_lib._categorical(
+            k, jnp.log(search_lib._grill_node_policy(tree, node, cfg) + 1e-30)
+        )
+        kwargs = dict(
+            root=root,
+            recurrent_fn=recurrent_fn,
+            root_action_selection_fn=select,
+            interior_action_selection_fn=select,
+            num_simulations=n_sims,
+            max_depth=depth,
+            invalid_actions=invalid,
+        )
+        _assert_same_tree(
+            search_lib._run_search(params, key, **kwargs), mctx.search(params, key, **kwargs)
+        )
+    elif kind == "puct":
+        ours = search_lib._muzero_policy(
+            params,
+            key,
+            root,
+            recurrent_fn,
+            n_sims,
+            invalid_actions=invalid,
+            max_depth=depth,
+            pb_c_init=1.25,
+        )
+        theirs = mctx.muzero_policy(
+            params,
+            key,
+            root,
+            recurrent_fn,
+            n_sims,
+            invalid_actions=invalid,
+            max_depth=depth,
+            dirichlet_fraction=0.0,
+            pb_c_init=1.25,
+        )
+        _assert_same_tree(ours.search_tree, theirs.search_tree)
+        np.testing.assert_array_equal(ours.action_weights, theirs.action_weights)
+    else:
+        ours = search_lib._gumbel_muzero_policy(
+            params,
+            key,
+            root,
+            recurrent_fn,
+            n_sims,
+            invalid_actions=invalid,
+            max_depth=depth,
+            max_num_considered_actions=8,
+            gumbel_scale=1.0,
+        )
+        theirs = mctx.gumbel_muzero_policy(
+            params,
+            key,
+            root,
+            recurrent_fn,
+            n_sims,
+            invalid_actions=invalid,
+            max_depth=depth,
+            max_num_considered_actions=8,
+            gumbel_scale=1.0,
+        )
+        _assert_same_tree(ours.search_tree, theirs.search_tree)
+        np.testing.assert_array_equal(ours.action, theirs.action)
+        np.testing.assert_array_equal(ours.action_weights, theirs.action_weights)
+
+
+def test_categorical_matches_jax_random_categorical():
+    logits = jax.random.normal(jax.random.key(0), (64, 25)) * 3
+    logits = logits.at[:, :5].set(-1e30)
+    for seed in range(5):
+        key = jax.random.key(seed)
+        np.testing.assert_array_equal(
+            search_lib._categorical(key, logits), jax.random.categorical(key, logits)
+        )
