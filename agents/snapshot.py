@@ -16,30 +16,11 @@ from typing import Any
 import jax
 from flax import serialization
 
+from agents.atomic import atomic_write_bytes, atomic_write_json  # noqa: F401 (re-exported)
 from agents.network import init_params
 
 PARAMS_FILE = "params.msgpack"
 META_FILE = "meta.json"
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temporary file in the same directory and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
 
 
 def save_snapshot(directory: Path, params, meta: dict) -> None:

@@ -22,13 +22,12 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from agents.atomic import atomic_write_bytes
 from analysis.elo import fit_elo, suggest_pairs
 
 __all__ = ["ELO_TABLE_COLUMNS", "board_table", "build", "main", "suggest"]
@@ -55,24 +54,10 @@ EXTRA_COLUMNS = ("kind", "greedy", "eps", "games")
 PERFECT = "perfect"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write_parquet(path: Path, df: pd.DataFrame) -> None:
     buffer = io.BytesIO()
     df.to_parquet(buffer, index=False)
-    _atomic_write(path, buffer.getvalue())
+    atomic_write_bytes(path, buffer.getvalue())
 
 
 def _board_dirs(results_dir: Path, board_size: int | None) -> list[tuple[int, Path]]:
@@ -170,7 +155,7 @@ def suggest(results_dir: str | Path, board_size: int, k: int, nodes: int) -> dic
         "pairs": [list(p) for p in pairs],
         "agents": len(ids),
     }
-    _atomic_write(directory / "suggest.json", (json.dumps(out, indent=2) + "\n").encode())
+    atomic_write_bytes(directory / "suggest.json", (json.dumps(out, indent=2) + "\n").encode())
     return out
 
 

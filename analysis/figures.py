@@ -8,6 +8,7 @@ summary.md.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import pathlib
@@ -23,6 +24,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from agents.atomic import atomic_write_bytes  # noqa: E402
 from analysis import jones_frontier as jf  # noqa: E402
 from analysis import scurve, tradeoffs  # noqa: E402
 
@@ -293,7 +295,9 @@ def _save(fig: Figure, out_dir: pathlib.Path, name: str) -> list[str]:
     paths = []
     for ext in ("png", "pdf"):
         path = out_dir / f"{name}.{ext}"
-        fig.savefig(path, dpi=130)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=ext, dpi=130)
+        atomic_write_bytes(path, buffer.getvalue())
         paths.append(path.name)
     plt.close(fig)
     return paths
@@ -466,8 +470,8 @@ def write_all(
         summary["fig13"] = {"error": str(err)}
 
     summary = _finite(summary)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    (out / "summary.md").write_text(_markdown(summary))
+    atomic_write_bytes(out / "summary.json", json.dumps(summary, indent=2).encode())
+    atomic_write_bytes(out / "summary.md", _markdown(summary).encode())
     return summary
 
 

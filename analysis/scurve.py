@@ -359,6 +359,19 @@ def fit_policy(
     )
 
 
+def refit(fit: SCurveFit, agents: pd.DataFrame, *, n_starts: int, seed: int) -> SCurveFit:
+    """`fit`'s model fitted again to `agents` (a bootstrap resample), starting from `fit`."""
+    return fit_scurve(
+        agents,
+        convention=fit.convention,
+        test_axis=fit.test_axis,
+        policy=fit.policy,
+        n_starts=n_starts,
+        seed=seed,
+        initial=fit.params,
+    )
+
+
 def bootstrap_scurve(
     agents: pd.DataFrame,
     fit: SCurveFit,
@@ -375,15 +388,7 @@ def bootstrap_scurve(
     """
 
     def stat(d: pd.DataFrame) -> dict[str, float]:
-        f = fit_scurve(
-            d,
-            convention=fit.convention,
-            test_axis=fit.test_axis,
-            policy=fit.policy,
-            n_starts=n_starts,
-            seed=seed,
-            initial=fit.params,
-        )
+        f = refit(fit, d, n_starts=n_starts, seed=seed)
         return {**f.params.as_dict(), "rms_elo": f.rms_elo}
 
     return bootstrap(

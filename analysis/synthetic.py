@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from agents.network import param_count
+from analysis.elo_table import ELO_TABLE_COLUMNS
 from analysis.scurve import SCurveParams, Sigma, predict_elo
 
 __all__ = [
@@ -26,25 +28,6 @@ __all__ = [
     "param_count",
     "truth_for_board",
 ]
-
-ELO_TABLE_COLUMNS = (
-    "agent",
-    "run",
-    "snapshot",
-    "board_size",
-    "width",
-    "depth",
-    "search",
-    "test_nodes",
-    "params",
-    "train_flops_jones",
-    "train_flops_standard",
-    "test_flops_jones",
-    "test_flops_standard",
-    "elo",
-    "elo_se",
-    "anchor",
-)
 
 # Jones convention savepoint bounds per board (hex_experiments.md §4).
 BOARD_TRAIN_FLOPS_BOUNDS = {
@@ -60,20 +43,6 @@ _MAX_WIDTH = {3: 2, 4: 16, 5: 16, 6: 128, 7: 128, 8: 512, 9: 1024}
 _JONES = {"m": 505.6, "m_b": -430.1, "c": -4399.0, "p_b": -268.4, "p_c": 575.0}
 _TRAIN_NODES = 64
 _LEARNER_FORWARD_EQUIVALENTS = 3.0
-
-
-def param_count(board_size: int, width: int, depth: int) -> int:
-    """Weights + biases of Jones's (2021) residual MLP (hex_experiments.md §2)."""
-    cells = board_size * board_size
-    return (
-        2 * cells * width
-        + width
-        + depth * (width * width + width)
-        + width * cells
-        + cells
-        + width
-        + 1
-    )
 
 
 def forward_flops_jones(board_size: int, width: int, depth: int) -> float:

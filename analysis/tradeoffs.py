@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.bootstrap import BootstrapResult, bootstrap
-from analysis.scurve import SCurveFit, elo_on_plane, fit_scurve
+from analysis.scurve import SCurveFit, elo_on_plane, refit
 
 __all__ = [
     "Fig13Spans",
@@ -284,16 +284,7 @@ def bootstrap_spans(
         return out
 
     def stat(d: pd.DataFrame) -> dict[str, float]:
-        refit = fit_scurve(
-            d,
-            convention=fit.convention,
-            test_axis=fit.test_axis,
-            policy=fit.policy,
-            n_starts=n_starts,
-            seed=seed,
-            initial=fit.params,
-        )
-        return spans(refit)
+        return spans(refit(fit, d, n_starts=n_starts, seed=seed))
 
     return bootstrap(
         agents,
