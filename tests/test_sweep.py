@@ -50,7 +50,7 @@ def test_every_group_option_composes(group):
 
 
 def test_new_board_sizes_are_config_values(tmp_path):
-    """Unlisted board sizes get extrapolated savepoints and train with no code change."""
+    """Unlisted board sizes get extrapolated savepoints, train and evaluate with no code change."""
     for size in (10, 13):
         cfg = to_object(_compose(f"board.size={size}"))
         validate(cfg)
@@ -62,6 +62,15 @@ def test_new_board_sizes_are_config_values(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     snapshots = list((tmp_path / "runs").glob("b10-*/snapshots/*/meta.json"))
     assert snapshots
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline.evaluate", f"results_dir={tmp_path}", "board.size=10",
+         "games_per_pair=2", "reference_nodes=2", "node_variants=[1]", "progress=false"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    elo = pd.read_parquet(tmp_path / "eval" / "b10" / "elo.parquet")
+    assert len(elo) == len(snapshots) * 2 + 1  # reference and 1-node variant of each, random
+    assert (elo["anchor"] == "top=0").all()
 
 
 def test_submitit_local_multirun_lands_in_the_catalog(tmp_path):
