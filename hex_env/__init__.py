@@ -11,6 +11,7 @@ from hex_env.core import (
     observe,
     relative_legal_mask,
     reset_where_done,
+    select_games,
     step,
     to_absolute_action,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "relative_legal_mask",
     "render",
     "reset_where_done",
+    "select_games",
     "step",
     "to_absolute_action",
     "winner_of",

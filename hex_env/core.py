@@ -143,10 +143,7 @@ def step(state: HexState, action: jax.Array) -> HexState:
     else:
         played = _place(state, action)
     played = played.replace(current_player=1 - state.current_player, ply=state.ply + 1)
-    done = state.terminated
-    return jax.tree.map(
-        lambda old, new: jnp.where(done, old, new), state.replace(reward=jnp.float32(0.0)), played
-    )
+    return select_games(state.terminated, state.replace(reward=jnp.float32(0.0)), played)
 
 
 def legal_action_mask(state: HexState) -> jax.Array:
@@ -194,9 +191,15 @@ def to_absolute_action(state: HexState, action: jax.Array) -> jax.Array:
 def reset_where_done(state: HexState) -> HexState:
     """Auto-reset: finished games become the empty board, others are untouched (batched or not)."""
     fresh = init(state.size, swap_rule=state.swap_rule)
-    done = state.terminated
+    return select_games(state.terminated, fresh, state)
 
-    def pick(f, s):
-        return jnp.where(done.reshape(done.shape + (1,) * (s.ndim - done.ndim)), f, s)
 
-    return jax.tree.map(pick, fresh, state)
+def select_games(mask: jax.Array, on_true: HexState, on_false: HexState) -> HexState:
+    """Per game, `on_true` where `mask` else `on_false`. `mask` has the batch shape ([] or [B]);
+    either state may be unbatched (it is broadcast)."""
+
+    def pick(a, b):
+        ndim = max(a.ndim, b.ndim)
+        return jnp.where(mask.reshape(mask.shape + (1,) * (ndim - mask.ndim)), a, b)
+
+    return jax.tree.map(pick, on_true, on_false)

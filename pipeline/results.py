@@ -58,6 +58,13 @@ AGENT_COLUMNS = (
 )
 
 _INT_COLUMNS = ("board_size", "snapshot", "width", "depth", "test_nodes", "params")
+_FLOAT_COLUMNS = (
+    "eps",
+    "train_flops_jones",
+    "train_flops_standard",
+    "test_flops_jones",
+    "test_flops_standard",
+)
 
 
 def board_dir(results_dir: str | Path, size: int) -> Path:
@@ -138,9 +145,7 @@ def normalise_agents(df: pd.DataFrame) -> pd.DataFrame:
     df = df.reindex(columns=list(AGENT_COLUMNS)).copy()
     for column in _INT_COLUMNS:
         df[column] = pd.to_numeric(df[column]).astype("Int64")
-    for column in ("eps", "train_flops_jones", "train_flops_standard"):
-        df[column] = pd.to_numeric(df[column]).astype("float64")
-    for column in ("test_flops_jones", "test_flops_standard"):
+    for column in _FLOAT_COLUMNS:
         df[column] = pd.to_numeric(df[column]).astype("float64")
     df["greedy"] = df["greedy"].astype("boolean")
     for column in ("agent", "kind", "run", "snapshot_dir", "search"):

@@ -89,12 +89,7 @@ def random_warmup(envs: he.HexState, key: jax.Array) -> he.HexState:
         legal = jax.vmap(he.legal_action_mask)(state)
         action = jax.random.categorical(k, jnp.where(legal, 0.0, -jnp.inf))
         moved = he.reset_where_done(jax.vmap(he.step)(state, action))
-        keep = t >= n_moves
-        return jax.tree.map(
-            lambda old, new: jnp.where(keep.reshape(keep.shape + (1,) * (old.ndim - 1)), old, new),
-            state,
-            moved,
-        ), None
+        return he.select_games(t >= n_moves, state, moved), None
 
     keys = jax.random.split(move_key, cells)
     return jax.lax.scan(move, envs, (jnp.arange(cells), keys))[0]
@@ -308,11 +303,14 @@ def run(cfg: TrainJobConfig) -> dict:
             cfg.board.size, cfg.model.width, cfg.model.depth, "standard"
         ),
         "search": dataclasses.asdict(cfg.search),
-        "train": {k: v for k, v in dataclasses.asdict(cfg.train).items() if "caps" not in k},
+        "train": {
+            k: v
+            for k, v in dataclasses.asdict(cfg.train).items()
+            if k not in ("flops_bounds", "sample_caps")
+        },
         "seed": cfg.train.seed,
         "code_version": code,
     }
-    meta_base["train"].pop("flops_bounds")
 
     def snapshot(index: int, capped: bool) -> None:
         meta = dict(
