@@ -16,7 +16,6 @@ from typing import Any
 import jax
 from flax import serialization
 
-from agents.atomic import atomic_write_bytes, atomic_write_json  # noqa: F401 (re-exported)
 from agents.network import init_params
 
 PARAMS_FILE = "params.msgpack"

@@ -24,9 +24,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from agents.atomic import atomic_write_bytes  # noqa: E402
 from analysis import jones_frontier as jf  # noqa: E402
 from analysis import scurve, tradeoffs  # noqa: E402
+from hex_env.files import atomic_write_bytes  # noqa: E402
 
 __all__ = [
     "FIG13_CONFIGS",

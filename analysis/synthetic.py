@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 
 from agents.network import param_count
-from analysis.elo_table import ELO_TABLE_COLUMNS
 from analysis.scurve import SCurveParams, Sigma, predict_elo
+from pipeline import jones
+from pipeline.elo_table import ELO_TABLE_COLUMNS
 
 __all__ = [
     "BOARD_TRAIN_FLOPS_BOUNDS",
@@ -29,31 +30,12 @@ __all__ = [
     "truth_for_board",
 ]
 
-# Jones convention savepoint bounds per board (hex_experiments.md §4).
-BOARD_TRAIN_FLOPS_BOUNDS = {
-    3: (1e10, 5e11),
-    4: (1e10, 1e13),
-    5: (1e11, 3e13),
-    6: (1e11, 4e14),
-    7: (1e11, 1e16),
-    8: (1e11, 3e16),
-    9: (1e12, 1e17),
-}
-_MAX_WIDTH = {3: 2, 4: 16, 5: 16, 6: 128, 7: 128, 8: 512, 9: 1024}
-_JONES = {"m": 505.6, "m_b": -430.1, "c": -4399.0, "p_b": -268.4, "p_c": 575.0}
-_TRAIN_NODES = 64
-_LEARNER_FORWARD_EQUIVALENTS = 3.0
+BOARD_TRAIN_FLOPS_BOUNDS = jones.SAVEPOINT_FLOPS_BOUNDS
 
 
 def forward_flops_jones(board_size: int, width: int, depth: int) -> float:
     """Forward FLOPs per network evaluation, Jones convention (one MAC = one FLOP ≈ params)."""
     return float(param_count(board_size, width, depth))
-
-
-def _sample_cap(board_size: int) -> float:
-    # §4 gives 1e8 at 3x3 and 2e9 at 9x9; log-linear in between is our assumption.
-    frac = (board_size - 3) / 6.0
-    return float(10 ** (8.0 + frac * np.log10(20.0)))
 
 
 def truth_for_board(
@@ -69,7 +51,7 @@ def truth_for_board(
     σ_test: from one node (x0 = 0) to 10^`test_width_decades` nodes, with a lower plateau of
     `test_plateau_fraction` × the train plateau (our choice; Epoch 2023 gives no per-board value).
     """
-    j = _JONES
+    j = jones.FRONTIER_FIT
     x1 = (-j["m_b"] * board_size - j["c"]) / j["m"]
     plateau = j["p_b"] * board_size + j["p_c"]
     x0 = x1 + plateau / j["m"]
@@ -117,17 +99,15 @@ def make_elo_table(
             params_truth = truth[board]
         lo, hi = BOARD_TRAIN_FLOPS_BOUNDS[board]
         savepoints = np.logspace(np.log10(lo), np.log10(hi), n_snapshots)
-        board_widths = (
-            [2**k for k in range(int(np.log2(_MAX_WIDTH[board])) + 1)] if widths is None else widths
-        )
+        board_widths = jones.widths(board) if widths is None else widths
         log10_params_max = np.log10(param_count(board, max(board_widths), max(depths)))
         for width in board_widths:
             for depth in depths:
                 params = param_count(board, width, depth)
                 run = f"b{board}-w{width}-d{depth}"
                 for snapshot, c_jones in enumerate(savepoints):
-                    samples = c_jones / (_TRAIN_NODES * params)
-                    if samples > _sample_cap(board):
+                    samples = c_jones / (jones.TRAIN_NODES * params)
+                    if samples > jones.SAMPLE_CAPS[board]:
                         break
                     log10_tc = np.log10(c_jones)
                     optimal = log10_params_max - optimal_params_slope * (np.log10(hi) - log10_tc)
@@ -148,7 +128,7 @@ def make_elo_table(
                                 "train_flops_jones": c_jones,
                                 "train_flops_standard": 2.0
                                 * params
-                                * (_TRAIN_NODES + _LEARNER_FORWARD_EQUIVALENTS)
+                                * (jones.TRAIN_NODES + jones.LEARNER_FORWARD_EQUIVALENTS)
                                 * samples,
                                 "test_flops_jones": nodes * float(params),
                                 "test_flops_standard": 2.0 * nodes * float(params),

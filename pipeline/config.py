@@ -15,6 +15,7 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
 from agents.search import SearchConfig
+from pipeline import jones
 
 
 @dataclasses.dataclass
@@ -43,18 +44,10 @@ class TrainSettings:
     # per-board [first, last] savepoints in Jones FLOPs, and sample caps (Jones 2021); other
     # board sizes are extrapolated log-linearly from the listed ones
     flops_bounds: dict[int, list[float]] = dataclasses.field(
-        default_factory=lambda: {
-            3: [1e10, 5e11],
-            4: [1e10, 1e13],
-            5: [1e11, 3e13],
-            6: [1e11, 4e14],
-            7: [1e11, 1e16],
-            8: [1e11, 3e16],
-            9: [1e12, 1e17],
-        }
+        default_factory=lambda: {b: list(v) for b, v in jones.SAVEPOINT_FLOPS_BOUNDS.items()}
     )
     sample_caps: dict[int, float] = dataclasses.field(
-        default_factory=lambda: {3: 1e8, 4: 2e8, 5: 4e8, 6: 6e8, 7: 1e9, 8: 1.5e9, 9: 2e9}
+        default_factory=lambda: dict(jones.SAMPLE_CAPS)
     )
     checkpoint_every_s: float = 60.0  # wall seconds between full-state checkpoints
     progress: bool = True  # tqdm progress bar

@@ -20,10 +20,9 @@ pairings (stacked params, one set per pairing) and over the games of each pairin
 P pairings × G games between one black class and one white class; every ply is one compiled
 call, so a round robin of a few hundred same-architecture agents is a few hundred calls.
 
-Layering (env → agents → pipeline → analysis): this module never imports `analysis`. It writes
-the match and agent files (`pipeline.results`) and then runs `python -m analysis.elo_table` in a
-subprocess, which fits the Elo table and prints the summary; in active mode the same CLI writes
-the next pairs to play (`suggest.json`), so the only interface between the stages is files.
+Ratings belong to evaluation: this module writes the match and agent files (`pipeline.results`),
+fits Bradley–Terry in-process (`pipeline.ratings`, `pipeline.elo_table`) to choose active pairs
+and to write the Elo tables at the end; `analysis/` only reads those tables.
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -51,7 +49,7 @@ from agents.players import eps_perfect_act_fn, network_act_fn
 from agents.search import SearchConfig
 from agents.snapshot import load_meta, load_snapshot
 from hex_env import solver
-from pipeline import results
+from pipeline import elo_table, results
 
 KINDS = ("network", "perfect", "eps_perfect", "random")
 
@@ -107,7 +105,7 @@ class EvalJobConfig:
     seed: int = 0
     batch: BatchConfig = dataclasses.field(default_factory=BatchConfig)
     progress: bool = True  # tqdm progress bar (games done / planned, ETA)
-    elo: bool = True  # fit and print the Elo table at the end (python -m analysis.elo_table)
+    elo: bool = True  # fit and print the Elo table at the end (pipeline.elo_table)
 
 
 def register_configs() -> None:
@@ -524,20 +522,6 @@ def _initial_active_targets(reference: list[str], neighbours: int, per_colour: i
     return targets
 
 
-def run_elo_table(results_dir: str | Path, size: int, *extra: str) -> subprocess.CompletedProcess:
-    """`python -m analysis.elo_table results_dir=... board_size=...` in a subprocess (the
-    pipeline does not import analysis); its output goes to this process's stdout."""
-    command = [
-        sys.executable,
-        "-m",
-        "analysis.elo_table",
-        f"results_dir={Path(results_dir).resolve()}",
-        f"board_size={size}",
-        *extra,
-    ]
-    return subprocess.run(command, check=True, cwd=Path(__file__).resolve().parents[1])
-
-
 def evaluate(cfg: EvalJobConfig) -> dict:
     """Discover snapshots, record the pool in agents.parquet, and play the missing games (or
     the active rounds) into matches.parquet. Returns a summary dict (agents, games played,
@@ -567,17 +551,11 @@ def evaluate(cfg: EvalJobConfig) -> dict:
         for pair, n in start.items():
             targets[pair] = max(targets.get(pair, 0), n)
         account(play_missing(cfg, pool, targets, engine, desc="active start"))
-        suggest_file = results.board_dir(cfg.results_dir, size) / "suggest.json"
         summary["active_rounds"] = 0
         for round_index in range(cfg.active_cfg.max_rounds):
-            run_elo_table(
-                cfg.results_dir,
-                size,
-                f"suggest={cfg.active_cfg.pairs_per_round}",
-                f"suggest_nodes={cfg.reference_nodes}",
-                "quiet=true",
+            suggestion = elo_table.suggest(
+                cfg.results_dir, size, cfg.active_cfg.pairs_per_round, cfg.reference_nodes
             )
-            suggestion = json.loads(suggest_file.read_text())
             summary["max_se"] = suggestion["max_se"]
             if suggestion["max_se"] < cfg.se_target:
                 break
@@ -612,7 +590,7 @@ def main(cfg: DictConfig) -> None:
         f"({summary['games_per_s']:.1f} games/s), {summary['agents']} agents"
     )
     if job.elo:
-        run_elo_table(job.results_dir, job.board.size)
+        elo_table.print_tables(elo_table.build(job.results_dir, job.board.size))
 
 
 register_configs()

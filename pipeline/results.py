@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from agents.snapshot import atomic_write_bytes
+from hex_env.files import atomic_write_bytes
 
 MATCH_COLUMNS = (
     "board_size",  # b of the b×b board

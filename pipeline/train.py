@@ -32,7 +32,8 @@ from omegaconf import DictConfig, OmegaConf
 import hex_env as he
 from agents import network
 from agents.search import make_search_fn
-from agents.snapshot import atomic_write_bytes, atomic_write_json, save_snapshot
+from agents.snapshot import save_snapshot
+from hex_env.files import atomic_write_bytes, atomic_write_json
 from pipeline.config import TrainJobConfig, register_configs, savepoint_bounds, to_object, validate
 
 register_configs()

@@ -9,7 +9,7 @@ import pytest
 from scipy import optimize
 from scipy.special import expit, log_expit
 
-from analysis.elo import (
+from pipeline.ratings import (
     ELO_PER_NAT,
     EloFit,
     fit_elo,

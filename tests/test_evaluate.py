@@ -22,9 +22,8 @@ from agents.network import forward_flops, init_params, param_count
 from agents.players import eps_perfect_player
 from agents.search import SearchConfig
 from agents.snapshot import save_snapshot
-from analysis import elo_table
+from pipeline import elo_table, results
 from pipeline import evaluate as ev
-from pipeline import results
 
 REPO = Path(__file__).resolve().parents[1]
 RUN = "b3-w4-d1-test"

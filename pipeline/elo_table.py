@@ -2,14 +2,14 @@
 
 ``python -m analysis.elo_table results_dir=DIR [board_size=S] [suggest=K suggest_nodes=64]
 [quiet=true]`` reads ``DIR/eval/b<S>/{matches,agents}.parquet`` (written by
-``pipeline.evaluate``), fits `analysis.elo.fit_elo` per board and writes
+``pipeline.evaluate``), fits `pipeline.ratings.fit_elo` per board and writes
 
 - ``DIR/eval/b<S>/elo.parquet``: every agent of the pool (networks, node variants, anchors);
 - ``DIR/elo.parquet``: the network agents of every evaluated board, the table
   `analysis.figures` reads (columns `ELO_TABLE_COLUMNS`, then kind, greedy, games);
 - with ``suggest=K``, ``DIR/eval/b<S>/suggest.json``: the largest rating standard error among the
   round-robin pool (anchors and networks at ``suggest_nodes``) and Jones's K most informative
-  pairs of that pool to play next (`analysis.elo.suggest_pairs`), for active pairing.
+  pairs of that pool to play next (`pipeline.ratings.suggest_pairs`), for active pairing.
 
 Anchor: where the pool holds the exact solver ("perfect"), ratings are relative to it
 ("perfect=0", hex_experiments.md §5, with ε-perfect players as the informative anchors of §8);
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from agents.atomic import atomic_write_bytes
-from analysis.elo import fit_elo, suggest_pairs
+from hex_env.files import atomic_write_bytes
+from pipeline.ratings import fit_elo, suggest_pairs
 
 __all__ = ["ELO_TABLE_COLUMNS", "board_table", "build", "main", "suggest"]
 
@@ -139,7 +139,7 @@ def build(results_dir: str | Path, board_size: int | None = None) -> pd.DataFram
 
 def suggest(results_dir: str | Path, board_size: int, k: int, nodes: int) -> dict:
     """Active pairing step: fit, then write and return ``{"max_se", "pairs", "agents"}`` for the
-    pool of anchors and networks at `nodes` (Jones's rule, `analysis.elo.suggest_pairs`)."""
+    pool of anchors and networks at `nodes` (Jones's rule, `pipeline.ratings.suggest_pairs`)."""
     directory = Path(results_dir) / "eval" / f"b{board_size}"
     matches = pd.read_parquet(directory / "matches.parquet")
     agents = pd.read_parquet(directory / "agents.parquet")
@@ -173,6 +173,14 @@ def _format(table: pd.DataFrame) -> str:
         )
 
 
+def print_tables(table: pd.DataFrame) -> None:
+    """Print each board's Elo table, best first."""
+    for size, part in table.groupby("board_size"):
+        anchor = ", ".join(part["anchor"].unique())
+        print(f"\nElo table, board {size}x{size} ({anchor}; {len(part)} agents):")
+        print(_format(part.sort_values("elo", ascending=False)))
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI, see the module docstring."""
     argv = sys.argv[1:] if argv is None else argv
@@ -200,10 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     table = build(args["results_dir"], board)
     if not quiet:
-        for size, part in table.groupby("board_size"):
-            anchor = ", ".join(part["anchor"].unique())
-            print(f"\nElo table, board {size}x{size} ({anchor}; {len(part)} agents):")
-            print(_format(part.sort_values("elo", ascending=False)))
+        print_tables(table)
         print(f"\nwrote {Path(args['results_dir']) / 'elo.parquet'}")
     return 0
 
