@@ -6,15 +6,17 @@
 
 - ``DIR/eval/b<S>/elo.parquet``: every agent of the pool (networks, node variants, anchors);
 - ``DIR/elo.parquet``: the network agents of every evaluated board, the table
-  `analysis.figures` reads (columns `ELO_TABLE_COLUMNS`, then kind, greedy, games);
+  `analysis.figures` reads (columns `ELO_TABLE_COLUMNS`, then elo_model, kind, greedy, games);
 - with ``suggest=K``, ``DIR/eval/b<S>/suggest.json``: the largest rating standard error among the
   round-robin pool (anchors and networks at ``suggest_nodes``) and Jones's K most informative
   pairs of that pool to play next (`pipeline.ratings.suggest_pairs`), for active pairing.
 
 Anchor: where the pool holds the exact solver ("perfect"), ratings are relative to it
 ("perfect=0", hex_experiments.md §5, with ε-perfect players as the informative anchors of §8);
-otherwise the top agent is 0 ("top=0", Jones 2021). Files are replaced atomically; this module
-reads result files only and imports nothing from `pipeline`.
+otherwise the top agent is 0 ("top=0", Jones 2021). Elo model: Jones's colour-symmetrised
+Bradley–Terry fit by default, the shared first-move-advantage model on request (`build`,
+`board_table`, `suggest` take ``model=``; the table records it in ``elo_model``). Files are
+replaced atomically; this module reads result files only and imports nothing from `pipeline`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from hex_env.files import atomic_write_bytes
-from pipeline.ratings import fit_elo, suggest_pairs
+from pipeline.ratings import EloFit, fit_elo, suggest_pairs
 
 __all__ = ["ELO_TABLE_COLUMNS", "board_table", "build", "main", "suggest"]
 
@@ -70,15 +72,18 @@ def _board_dirs(results_dir: Path, board_size: int | None) -> list[tuple[int, Pa
     return out
 
 
-def board_table(matches: pd.DataFrame, agents: pd.DataFrame) -> tuple[pd.DataFrame, object]:
+def board_table(
+    matches: pd.DataFrame, agents: pd.DataFrame, *, model: str = "jones"
+) -> tuple[pd.DataFrame, EloFit]:
     """(Elo table of one board's pool, the `EloFit`) from its match and agent tables.
 
     Every agent with at least one game gets a row; the anchor is the exact solver when it has
-    played, else the top agent.
+    played, else the top agent. `model` is the Elo model of `pipeline.ratings.fit_elo`
+    (default Jones's colour-symmetrised fit), recorded in the column ``elo_model``.
     """
     played = set(matches["black"].astype(str)) | set(matches["white"].astype(str))
     anchor = PERFECT if PERFECT in played else None
-    fit = fit_elo(matches, anchor=anchor, colour_advantage=True)
+    fit = fit_elo(matches, anchor=anchor, model=model)
     games = (
         pd.concat(
             [
@@ -92,13 +97,15 @@ def board_table(matches: pd.DataFrame, agents: pd.DataFrame) -> tuple[pd.DataFra
     ratings = fit.table()
     ratings["games"] = ratings["agent"].map(games).astype("int64")
     ratings["anchor"] = f"{PERFECT}=0" if anchor else "top=0"
+    ratings["elo_model"] = fit.model
     meta = agents.drop_duplicates("agent", keep="last").copy()
     meta["agent"] = meta["agent"].astype(str)
     table = ratings.merge(meta, on="agent", how="left")
     unknown = table.loc[table["kind"].isna(), "agent"].tolist()
     if unknown:
         raise ValueError(f"agents with games but no row in agents.parquet: {unknown[:5]}")
-    columns = list(ELO_TABLE_COLUMNS) + [c for c in EXTRA_COLUMNS if c in table.columns]
+    columns = list(ELO_TABLE_COLUMNS) + ["elo_model"]
+    columns += [c for c in EXTRA_COLUMNS if c in table.columns]
     return table.loc[:, columns].reset_index(drop=True), fit
 
 
@@ -113,15 +120,18 @@ def _network_only(table: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def build(results_dir: str | Path, board_size: int | None = None) -> pd.DataFrame:
-    """Fit and write the Elo table of `board_size` (default: every evaluated board), then
-    refresh the combined ``results_dir/elo.parquet``. Returns the fitted boards' full tables."""
+def build(
+    results_dir: str | Path, board_size: int | None = None, *, model: str = "jones"
+) -> pd.DataFrame:
+    """Fit and write the Elo table of `board_size` (default: every evaluated board) with Elo
+    `model` (`pipeline.ratings.ELO_MODELS`), then refresh the combined
+    ``results_dir/elo.parquet``. Returns the fitted boards' full tables."""
     results_dir = Path(results_dir)
     tables = []
     for _, directory in _board_dirs(results_dir, board_size):
         matches = pd.read_parquet(directory / "matches.parquet")
         agents = pd.read_parquet(directory / "agents.parquet")
-        table, _ = board_table(matches, agents)
+        table, _ = board_table(matches, agents, model=model)
         _write_parquet(directory / "elo.parquet", table)
         tables.append(table)
     if not tables:
@@ -137,13 +147,16 @@ def build(results_dir: str | Path, board_size: int | None = None) -> pd.DataFram
     return pd.concat(tables, ignore_index=True)
 
 
-def suggest(results_dir: str | Path, board_size: int, k: int, nodes: int) -> dict:
-    """Active pairing step: fit, then write and return ``{"max_se", "pairs", "agents"}`` for the
-    pool of anchors and networks at `nodes` (Jones's rule, `pipeline.ratings.suggest_pairs`)."""
+def suggest(
+    results_dir: str | Path, board_size: int, k: int, nodes: int, *, model: str = "jones"
+) -> dict:
+    """Active pairing step: fit with Elo `model`, then write and return ``{"max_se", "pairs",
+    "agents", "elo_model"}`` for the pool of anchors and networks at `nodes` (Jones's rule,
+    `pipeline.ratings.suggest_pairs`)."""
     directory = Path(results_dir) / "eval" / f"b{board_size}"
     matches = pd.read_parquet(directory / "matches.parquet")
     agents = pd.read_parquet(directory / "agents.parquet")
-    table, fit = board_table(matches, agents)
+    table, fit = board_table(matches, agents, model=model)
     pool = table[(table["kind"] != "network") | (table["test_nodes"] == nodes)]
     ids = pool["agent"].tolist()
     sub = dataclasses.replace(
@@ -154,6 +167,7 @@ def suggest(results_dir: str | Path, board_size: int, k: int, nodes: int) -> dic
         "max_se": float(sub.se.max()) if len(ids) else float("nan"),
         "pairs": [list(p) for p in pairs],
         "agents": len(ids),
+        "elo_model": fit.model,
     }
     atomic_write_bytes(directory / "suggest.json", (json.dumps(out, indent=2) + "\n").encode())
     return out

@@ -1,8 +1,20 @@
-"""Colour-symmetrised Bradley–Terry Elo from pairwise Hex results (hex_experiments.md §5).
+"""Bradley–Terry Elo from pairwise Hex results (hex_experiments.md §5).
 
-One strength per agent, plus optionally one first-mover advantage shared by every game:
-P(black wins) = sigmoid(r_black − r_white + h). Fitted by penalised maximum likelihood with
-pseudo-counts; ratings and standard errors are reported in Elo (natural units × 400/ln 10).
+Two models, chosen by `fit_elo(..., model=...)`:
+
+- ``"jones"`` *[default]* (Jones 2021, boardlaw ``elos.py``): colour is averaged out before the
+  fit. For each unordered pair (i, j) with games, i's score is the mean of its win rate as black
+  and as white against j (the one rate played when only one colour was), times the games; the
+  fit is P(i beats j) = sigmoid(r_i − r_j). No colour parameter: without a swap rule the
+  first-mover advantage grows with strength (a perfect black always wins), which a single
+  shared advantage cannot express.
+- ``"colour_advantage"``: one strength per agent plus one first-mover advantage shared by every
+  game, P(black wins) = sigmoid(r_black − r_white + h), fitted on the raw colour-resolved
+  counts. When the true advantage grows with the black player's strength this model stretches
+  rating gaps (tests/test_elo.py measures by how much).
+
+Both are penalised maximum likelihood with pseudo-counts; ratings and standard errors are
+reported in Elo (natural units × 400/ln 10).
 """
 
 import json
@@ -18,15 +30,18 @@ from scipy.sparse.csgraph import connected_components
 from scipy.special import expit, log_expit
 
 __all__ = [
+    "ELO_MODELS",
     "ELO_PER_NAT",
     "EloFit",
     "fit_elo",
     "load_mohex_ladder",
     "suggest_pairs",
+    "symmetrise",
     "win_probability",
 ]
 
 ELO_PER_NAT = 400 / math.log(10)
+ELO_MODELS = ("jones", "colour_advantage")
 
 _COLUMNS = ("black", "white", "black_wins", "white_wins")
 
@@ -37,10 +52,11 @@ class EloFit:
 
     ratings: pd.Series  # [A] Elo, index = agent id, sorted best first
     se: pd.Series  # [A] Elo standard error relative to the anchor (0 for the anchor)
-    colour_advantage: float  # Elo added to black's rating in every game (0 if not fitted)
+    colour_advantage: float  # Elo added to black's rating in every game (0 for "jones")
     anchor: str  # "top=0" or "agent:<id>=0"
-    log_likelihood: float  # of the observed games at the fit, pseudo-counts excluded
+    log_likelihood: float  # of the observed games under the fitted model, pseudo-counts excluded
     n_games: int  # observed games, pseudo-counts excluded
+    model: str = "jones"  # one of ELO_MODELS
 
     def table(self) -> pd.DataFrame:
         """Ratings as a DataFrame with columns agent, elo, elo_se (best first)."""
@@ -81,47 +97,83 @@ def _aggregate(matches: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _with_pseudo_counts(
-    b: np.ndarray, w: np.ndarray, wins_b: np.ndarray, n: np.ndarray, pw: float, pg: float
-):
-    # Every unordered pair that met gets pg games, pg/2 in each colour pairing, of which black
-    # wins the fraction pw/pg; both colourings get them even if only one was played, so the
-    # prior is symmetric between the two agents and each of them is credited pg/2 wins.
-    lo, hi = np.minimum(b, w), np.maximum(b, w)
-    pairs = np.unique(np.stack([lo, hi], axis=1)[lo != hi], axis=0)
-    pb = np.concatenate([pairs[:, 0], pairs[:, 1]])
-    pw_ = np.concatenate([pairs[:, 1], pairs[:, 0]])
-    m = len(pb)
-    return (
-        np.concatenate([b, pb]),
-        np.concatenate([w, pw_]),
-        np.concatenate([wins_b, np.full(m, pw / 2)]),
-        np.concatenate([n, np.full(m, pg / 2)]),
-    )
+def symmetrise(matches: pd.DataFrame) -> pd.DataFrame:
+    """Jones's (2021) colour-symmetrised result of every unordered pair that played.
+
+    Returns one row per pair with columns ``i``, ``j`` (i < j as strings), ``games`` (all games
+    between them, both colours) and ``wins_i`` = mean(i's win rate as black vs j, i's win rate
+    as white vs j) × games; when only one colour was played, that colour's rate. Self-play rows
+    (black == white) carry no information about ratings and are dropped.
+    """
+    df = _aggregate(matches)
+    df = df[df["black"] != df["white"]]
+    if df.empty:
+        return pd.DataFrame({"i": [], "j": [], "games": [], "wins_i": []})
+    n = (df["black_wins"] + df["white_wins"]).to_numpy(float)
+    first = (df["black"] < df["white"]).to_numpy()
+    i = np.where(first, df["black"], df["white"])
+    j = np.where(first, df["white"], df["black"])
+    # i's win rate in this colouring: as black it is black's rate, as white it is white's.
+    rate = np.where(first, df["black_wins"], df["white_wins"]).astype(float) / n
+    rows = pd.DataFrame({"i": i, "j": j, "i_black": first, "rate": rate, "games": n})
+    by = rows.groupby(["i", "j"], sort=True)
+    out = pd.DataFrame(
+        {
+            "games": by["games"].sum(),
+            "rate": by["rate"].mean(),  # at most one row per colouring after _aggregate
+        }
+    ).reset_index()
+    out["wins_i"] = out["rate"] * out["games"]
+    return out[["i", "j", "games", "wins_i"]]
+
+
+def _check_graph(n_agents: int, a: np.ndarray, b: np.ndarray) -> None:
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n_agents, n_agents))
+    n_components, labels = connected_components(graph, directed=False)
+    if n_components > 1:
+        sizes = np.bincount(labels)
+        raise ValueError(
+            f"comparison graph has {n_components} disconnected components (sizes "
+            f"{sorted(sizes.tolist(), reverse=True)}); ratings across them are undefined"
+        )
+
+
+def _check_wins_graph(n_agents: int, winner: np.ndarray, loser: np.ndarray) -> None:
+    wins_graph = coo_matrix((np.ones(len(winner)), (winner, loser)), shape=(n_agents, n_agents))
+    if connected_components(wins_graph, directed=True, connection="strong")[0] > 1:
+        raise ValueError("without pseudo-counts some group of agents wins or loses every game")
 
 
 def fit_elo(
     matches: pd.DataFrame,
     *,
+    model: str = "jones",
     anchor: str | None = None,
-    colour_advantage: bool = True,
     pseudo_wins: float = 1.0,
     pseudo_games: float = 2.0,
+    penalty: float = 0.01,
 ) -> EloFit:
-    """Fit colour-symmetrised Bradley–Terry Elo ratings by maximum likelihood.
+    """Fit Bradley–Terry Elo ratings by penalised maximum likelihood.
 
     `matches` has columns black, white (agent ids), black_wins, white_wins (optional games =
-    their sum); repeated (black, white) rows are summed. Model: P(black wins) =
-    sigmoid(r_black − r_white + h), h a single first-mover advantage fitted only when
-    `colour_advantage` (else h = 0, and only each pair's total score matters). Self-play rows
-    (black == white, as in some MoHex ladders) inform h only.
+    their sum); repeated (black, white) rows are summed.
 
-    Pseudo-counts (Jones 2021): every pair of agents that played gets `pseudo_games` extra games,
-    half with each agent as black, black winning `pseudo_wins / pseudo_games` of them. The
-    defaults (1, 2) give half a win to each side of each colour pairing, i.e. per pair +2 games
-    and +1 win for each agent, which keeps the estimate finite when one side wins every game.
-    The prior pulls ratings together: by a few per cent of the spread when most pairs are
-    lopsided and there are only ~100 games per pair, about 1% at Jones's 1,024. With
+    ``model="jones"`` (Jones 2021; boardlaw ``elos.symmetrize/solve``): `symmetrise` each pair,
+    then fit P(i beats j) = sigmoid(r_i − r_j) to those counts. As in Jones's solver every pair
+    (i, j) with games is seen from both sides, (i, j) and (j, i), each with half the pair's games
+    (its games per colour) and `pseudo_games` extra games of which the side wins `pseudo_wins`;
+    with the defaults (+1 win / +2 games) that is +2 wins for each agent and +4 games per pair
+    on the pair's total. Self-play rows are ignored.
+
+    ``model="colour_advantage"``: P(black wins) = sigmoid(r_black − r_white + h) on the raw
+    counts, one h shared by all games; every pair that met gets `pseudo_games` extra games,
+    half in each colouring, black winning `pseudo_wins / pseudo_games` of them (+1 win for each
+    agent, +2 games per pair with the defaults). Self-play rows inform h only.
+
+    Both models add Jones's `penalty`·m·mean(r)² (m = likelihood rows; Jones minimises the mean
+    loss plus `penalty`·mean(r)²). It fixes only the gauge: rating differences and their
+    standard errors do not depend on it. The pseudo-counts pull ratings together, by a few per
+    cent of the spread when most pairs are lopsided and there are ~100 games per pair. With
     pseudo_games=0, across every split of the pool in two each side must have won a game against
     the other (a strongly connected win graph), else there is no finite MLE.
 
@@ -129,10 +181,12 @@ def fit_elo(
     standard errors come from the inverse observed Fisher information (the analytic Hessian of
     the penalised log-likelihood) and are those of r_i − r_anchor, so the anchor has se 0.
 
-    Raises ValueError on missing columns, negative counts, an unknown anchor, a comparison
-    graph that is not connected (ratings of separate components are not comparable), or, without
-    pseudo-counts, a win graph that is not strongly connected.
+    Raises ValueError on an unknown model, missing columns, negative counts, an unknown anchor,
+    a comparison graph that is not connected (ratings of separate components are not
+    comparable), or, without pseudo-counts, a win graph that is not strongly connected.
     """
+    if model not in ELO_MODELS:
+        raise ValueError(f"model must be one of {ELO_MODELS}, got {model!r}")
     if not 0 <= pseudo_wins <= pseudo_games:
         raise ValueError("need 0 <= pseudo_wins <= pseudo_games")
     df = _aggregate(matches)
@@ -145,85 +199,91 @@ def fit_elo(
     wins_obs = df["black_wins"].to_numpy(dtype=float)
     n_obs = wins_obs + df["white_wins"].to_numpy(dtype=float)
 
-    graph = coo_matrix((np.ones(len(b_obs)), (b_obs, w_obs)), shape=(n_agents, n_agents))
-    n_components, labels = connected_components(graph, directed=False)
-    if n_components > 1:
-        sizes = np.bincount(labels)
-        raise ValueError(
-            f"comparison graph has {n_components} disconnected components (sizes "
-            f"{sorted(sizes.tolist(), reverse=True)}); ratings across them are undefined"
-        )
+    _check_graph(n_agents, b_obs, w_obs)
     if n_agents < 2:
         raise ValueError("need at least two agents")
     if pseudo_games == 0:
-        loser, winner = np.concatenate([w_obs, b_obs]), np.concatenate([b_obs, w_obs])
         beat = np.concatenate([wins_obs, n_obs - wins_obs]) > 0
-        wins_graph = coo_matrix(
-            (np.ones(beat.sum()), (winner[beat], loser[beat])), shape=(n_agents, n_agents)
-        )
-        if connected_components(wins_graph, directed=True, connection="strong")[0] > 1:
-            raise ValueError("without pseudo-counts some group of agents wins or loses every game")
+        winner = np.concatenate([b_obs, w_obs])[beat]
+        loser = np.concatenate([w_obs, b_obs])[beat]
+        _check_wins_graph(n_agents, winner, loser)
 
-    b, w, wins_b, n = _with_pseudo_counts(b_obs, w_obs, wins_obs, n_obs, pseudo_wins, pseudo_games)
-    # Parameters: ratings of agents 1..A-1 (agent 0 fixed at 0 as a temporary gauge), then h.
-    n_params = n_agents - 1 + int(colour_advantage)
+    # Likelihood rows: a beat b k times out of n, P = sigmoid(r_a − r_b + h·uses_h).
+    if model == "jones":
+        pairs = symmetrise(df)
+        i = np.searchsorted(agents, pairs["i"].to_numpy())
+        j = np.searchsorted(agents, pairs["j"].to_numpy())
+        half = pairs["games"].to_numpy(float) / 2
+        wins_i = pairs["wins_i"].to_numpy(float) / 2
+        a = np.concatenate([i, j])
+        b = np.concatenate([j, i])
+        k = np.concatenate([wins_i, half - wins_i]) + pseudo_wins
+        n = np.concatenate([half, half]) + pseudo_games
+        uses_h = False
+    else:
+        lo, hi = np.minimum(b_obs, w_obs), np.maximum(b_obs, w_obs)
+        met = np.unique(np.stack([lo, hi], axis=1)[lo != hi], axis=0)
+        m = len(met)
+        a = np.concatenate([b_obs, met[:, 0], met[:, 1]])
+        b = np.concatenate([w_obs, met[:, 1], met[:, 0]])
+        k = np.concatenate([wins_obs, np.full(2 * m, pseudo_wins / 2)])
+        n = np.concatenate([n_obs, np.full(2 * m, pseudo_games / 2)])
+        uses_h = True
+    n_rows = len(a)
+    lam = penalty * max(n_rows, 1)  # Jones: mean loss + penalty·mean(r)²
 
     def unpack(theta):
-        r = np.concatenate([[0.0], theta[: n_agents - 1]])
-        h = theta[-1] if colour_advantage else 0.0
-        return r, h
+        return theta[:n_agents], (theta[n_agents] if uses_h else 0.0)
 
-    def neg_loglik(theta):
+    def objective(theta):
         r, h = unpack(theta)
-        x = r[b] - r[w] + h
-        return -np.sum(wins_b * log_expit(x) + (n - wins_b) * log_expit(-x))
+        x = r[a] - r[b] + h
+        return -np.sum(k * log_expit(x) + (n - k) * log_expit(-x)) + lam * r.mean() ** 2
 
-    def neg_grad(theta):
+    def gradient(theta):
         r, h = unpack(theta)
-        resid = wins_b - n * expit(r[b] - r[w] + h)  # d loglik / dx per row
-        g_r = np.bincount(b, resid, n_agents) - np.bincount(w, resid, n_agents)
-        g = g_r[1:]
-        if colour_advantage:
-            g = np.append(g, resid.sum())
-        return -g
+        resid = k - n * expit(r[a] - r[b] + h)  # d loglik / dx per row
+        g_r = np.bincount(a, resid, n_agents) - np.bincount(b, resid, n_agents)
+        g = -g_r + 2 * lam * r.mean() / n_agents
+        return np.append(g, -resid.sum()) if uses_h else g
 
-    def neg_hess(theta):
+    def hessian(theta):
         r, h = unpack(theta)
-        p = expit(r[b] - r[w] + h)
+        p = expit(r[a] - r[b] + h)
         info = n * p * (1 - p)
-        # Fisher information of x = e_b − e_w (+ e_h): a weighted graph Laplacian plus h terms.
+        # Fisher information of x = e_a − e_b (+ e_h): a weighted graph Laplacian plus h terms.
         lap = np.zeros((n_agents, n_agents))
-        np.add.at(lap, (b, w), -np.where(b == w, 0.0, info))  # self-play informs h only
+        np.add.at(lap, (a, b), -np.where(a == b, 0.0, info))  # self-play informs h only
         lap = lap + lap.T
         lap[np.diag_indices(n_agents)] = -lap.sum(axis=1)
-        if not colour_advantage:
-            return lap[1:, 1:]
-        cross = np.bincount(b, info, n_agents) - np.bincount(w, info, n_agents)
+        lap += 2 * lam / n_agents**2
+        if not uses_h:
+            return lap
+        cross = np.bincount(a, info, n_agents) - np.bincount(b, info, n_agents)
         full = np.zeros((n_agents + 1, n_agents + 1))
         full[:n_agents, :n_agents] = lap
         full[:n_agents, -1] = full[-1, :n_agents] = cross
         full[-1, -1] = info.sum()
-        return full[1:, 1:]
+        return full
 
     res = optimize.minimize(
-        neg_loglik,
-        np.zeros(n_params),
-        jac=neg_grad,
-        hess=neg_hess,
+        objective,
+        np.zeros(n_agents + int(uses_h)),
+        jac=gradient,
+        hess=hessian,
         method="Newton-CG",
         options={"xtol": 1e-10},
     )
-    if not res.success and np.abs(neg_grad(res.x)).max() > 1e-3:
+    if not res.success and np.abs(gradient(res.x)).max() > 1e-3:
         raise RuntimeError(f"Elo fit did not converge: {res.message}")
 
     r, h = unpack(res.x)
-    cov = np.zeros((n_agents, n_agents))
-    cov[1:, 1:] = np.linalg.inv(neg_hess(res.x))[: n_agents - 1, : n_agents - 1]
-
+    cov = np.linalg.inv(hessian(res.x))[:n_agents, :n_agents]
     ref = int(np.argmax(r)) if anchor is None else int(np.searchsorted(agents, anchor))
     var = np.diag(cov) + cov[ref, ref] - 2 * cov[:, ref]
     var[ref] = 0.0
     ratings = pd.Series((r - r[ref]) * ELO_PER_NAT, index=pd.Index(agents, name="agent"))
+    ratings.iloc[ref] = 0.0
     se = pd.Series(np.sqrt(np.clip(var, 0, None)) * ELO_PER_NAT, index=ratings.index)
     order = ratings.sort_values(ascending=False, kind="stable").index
 
@@ -238,6 +298,7 @@ def fit_elo(
         anchor="top=0" if anchor is None else f"agent:{anchor}=0",
         log_likelihood=log_likelihood,
         n_games=int(round(n_obs.sum())),
+        model=model,
     )
 
 

@@ -1,4 +1,5 @@
-"""Tests of analysis.elo: synthetic recovery, calibration, an independent re-fit, MoHex ladders."""
+"""Tests of pipeline.ratings: synthetic recovery under both Elo models, calibration, independent
+re-fits, colour-advantage stretching, MoHex ladders, active pairing."""
 
 import re
 from pathlib import Path
@@ -10,11 +11,13 @@ from scipy import optimize
 from scipy.special import expit, log_expit
 
 from pipeline.ratings import (
+    ELO_MODELS,
     ELO_PER_NAT,
     EloFit,
     fit_elo,
     load_mohex_ladder,
     suggest_pairs,
+    symmetrise,
     win_probability,
 )
 
@@ -42,14 +45,15 @@ def _round_robin(true_elo, colour_elo, games_per_colour, seed):
     )
 
 
-def _synthetic(seed, **prior):
+def _synthetic(seed, model="colour_advantage", **prior):
+    """A constant first-mover advantage (TRUE_COLOUR_ELO): the shared-advantage model's world."""
     rng = np.random.default_rng(1000 + seed)
     true_elo = rng.uniform(-800, 800, N_AGENTS)
     matches = _round_robin(true_elo, TRUE_COLOUR_ELO, (50, 100), seed)
     # Gauge: anchor on the agent nearest the median, so errors are not dominated by one extreme.
     mid = int(np.argsort(true_elo)[N_AGENTS // 2])
     anchor = f"agent-{mid:02d}"
-    fit = fit_elo(matches, anchor=anchor, **prior)
+    fit = fit_elo(matches, anchor=anchor, model=model, **prior)
     truth = pd.Series(true_elo - true_elo[mid], index=[f"agent-{i:02d}" for i in range(N_AGENTS)])
     return fit, truth.reindex(fit.ratings.index), matches, anchor
 
@@ -98,7 +102,7 @@ def test_standard_errors_are_calibrated_over_replicates():
 
 def test_jones_prior_compresses_wide_ladders():
     weak, truth, matches, anchor = _synthetic(seed=0, **WEAK_PRIOR)
-    jones = fit_elo(matches, anchor=anchor)
+    jones = fit_elo(matches, anchor=anchor, model="colour_advantage")
     # ±800 Elo, 50-100 games per colour: the +1/+2 prior shrinks the scale by a few per cent
     # (more than the SEs), keeps the order, and pulls the colour advantage towards 0.
     assert 0.85 < _slope(truth, jones.ratings) < 0.97 < _slope(truth, weak.ratings)
@@ -106,34 +110,67 @@ def test_jones_prior_compresses_wide_ladders():
     assert 0 < jones.colour_advantage < weak.colour_advantage
 
 
-def test_without_colour_advantage_the_fit_ignores_colour():
+def test_jones_model_averages_colour_out():
     fit_h, _, matches, anchor = _synthetic(seed=1)
-    fit = fit_elo(matches, anchor=anchor, colour_advantage=False)
-    assert fit.colour_advantage == 0.0
-    # Averaging over colours flattens every pair's score curve, so ignoring h compresses the
-    # scale a little without changing the order; the model with h explains the data far better.
+    fit = fit_elo(matches, anchor=anchor, model="jones")
+    assert fit.colour_advantage == 0.0 and fit.model == "jones"
+    # Averaging over colours flattens every pair's score curve, so under a constant advantage
+    # Jones's model compresses the scale a little without changing the order; the model with h
+    # explains these data (its own generator) far better.
     assert 0.85 < _slope(fit_h.ratings, fit.ratings[fit_h.ratings.index]) < 1.0
     assert fit.ratings.corr(fit_h.ratings, method="spearman") > 0.99
     assert fit_h.log_likelihood > fit.log_likelihood + 10
 
 
-def _independent_fit(matches, anchor, colour_advantage):
-    """Plain penalised likelihood with numerical derivatives, written apart from the module."""
-    agents = sorted(set(matches["black"]) | set(matches["white"]))
-    free = [a for a in agents if a != anchor]
+def _independent_rows(matches, model):
+    """(a, b, wins of a, games) likelihood rows, written apart from the module.
+
+    "colour_advantage": the raw rows plus half a game per colouring, black winning half of it.
+    "jones": boardlaw's ``elos.symmetrize`` redone with a pivot: entry (i, j) has
+    (i's rate as black + i's rate as white)/2 × games per colour, plus +1 win / +2 games.
+    """
     rows = matches.assign(games=matches["black_wins"] + matches["white_wins"])
     pairs = {frozenset(p) for p in zip(rows["black"], rows["white"], strict=True)}
-    pseudo = pd.DataFrame(
-        [(a, b, 0.5, 1.0) for p in pairs for a, b in (sorted(p), sorted(p)[::-1])],
-        columns=["black", "white", "black_wins", "games"],
+    if model == "colour_advantage":
+        pseudo = pd.DataFrame(
+            [(a, b, 0.5, 1.0) for p in pairs for a, b in (sorted(p), sorted(p)[::-1])],
+            columns=["black", "white", "black_wins", "games"],
+        )
+        return pd.concat([rows[["black", "white", "black_wins", "games"]], pseudo])
+    table = rows.pivot_table(
+        index="black", columns="white", values=["black_wins", "white_wins", "games"], aggfunc="sum"
     )
-    data = pd.concat([rows[["black", "white", "black_wins", "games"]], pseudo])
+    out = []
+    for p in pairs:
+        i, j = sorted(p)
+        rates, games = [], []
+        for black, white, wins_col in ((i, j, "black_wins"), (j, i, "white_wins")):
+            try:
+                n = table.loc[black, ("games", white)]
+            except KeyError:
+                continue
+            if n > 0 and np.isfinite(n):
+                rates.append(table.loc[black, (wins_col, white)] / n)
+                games.append(n)
+        per_colour = sum(games) / 2
+        w = np.mean(rates) * per_colour
+        out += [(i, j, w + 1.0, per_colour + 2.0), (j, i, per_colour - w + 1.0, per_colour + 2.0)]
+    return pd.DataFrame(out, columns=["black", "white", "black_wins", "games"])
+
+
+def _independent_fit(matches, anchor, model):
+    """Plain likelihood with the anchor fixed and numerical derivatives (BFGS, finite
+    differences), apart from the module; Jones's mean(r)² penalty only fixes the gauge."""
+    colour_advantage = model == "colour_advantage"
+    agents = sorted(set(matches["black"]) | set(matches["white"]))
+    free = [a for a in agents if a != anchor]
+    data = _independent_rows(matches, model)
 
     def nll(theta):
         r = dict(zip(free, theta[: len(free)], strict=True), **{anchor: 0.0})
         h = theta[-1] if colour_advantage else 0.0
         x = data["black"].map(r).to_numpy() - data["white"].map(r).to_numpy() + h
-        k, n = data["black_wins"].to_numpy(), data["games"].to_numpy()
+        k, n = data["black_wins"].to_numpy(float), data["games"].to_numpy(float)
         return -np.sum(k * log_expit(x) + (n - k) * log_expit(-x))
 
     n_params = len(free) + int(colour_advantage)
@@ -154,22 +191,116 @@ def _independent_fit(matches, anchor, colour_advantage):
     return ratings, pd.Series(se * ELO_PER_NAT, index=free), res.x[-1] * ELO_PER_NAT
 
 
-@pytest.mark.parametrize("colour_advantage", [True, False])
-def test_matches_an_independent_fit_with_numerical_hessian(colour_advantage):
-    matches = pd.DataFrame(
-        {
-            "black": ["a", "b", "b", "c", "a", "d", "c"],
-            "white": ["b", "a", "c", "b", "c", "a", "d"],
-            "black_wins": [7, 6, 9, 4, 10, 0, 5],
-            "white_wins": [3, 4, 1, 6, 0, 8, 5],
-        }
-    )
-    fit = fit_elo(matches, anchor="b", colour_advantage=colour_advantage)
-    ratings, se, colour_elo = _independent_fit(matches, "b", colour_advantage)
+# Unequal games per colour (a-b 20 vs b-a 10) and pairs played in one colour only (a-c, d-a, c-d).
+HAND_MATCHES = pd.DataFrame(
+    {
+        "black": ["a", "b", "b", "c", "a", "d", "c"],
+        "white": ["b", "a", "c", "b", "c", "a", "d"],
+        "black_wins": [14, 6, 9, 4, 10, 0, 5],
+        "white_wins": [6, 4, 1, 6, 0, 8, 5],
+    }
+)
+
+
+@pytest.mark.parametrize("model", ELO_MODELS)
+def test_matches_an_independent_fit_with_numerical_hessian(model):
+    fit = fit_elo(HAND_MATCHES, anchor="b", model=model)
+    assert fit.model == model
+    ratings, se, colour_elo = _independent_fit(HAND_MATCHES, "b", model)
     assert np.allclose(fit.ratings[ratings.index], ratings, atol=0.05)
     assert np.allclose(fit.se[se.index], se, rtol=1e-3)
-    if colour_advantage:
+    if model == "colour_advantage":
         assert fit.colour_advantage == pytest.approx(colour_elo, abs=0.05)
+    else:
+        assert fit.colour_advantage == 0.0
+
+
+def test_symmetrise_averages_colour_rates_by_hand():
+    pairs = symmetrise(HAND_MATCHES).set_index(["i", "j"])
+    # a vs b: 14/20 as black, 4/10 as white -> mean 0.55 of all 30 games.
+    assert pairs.loc[("a", "b"), "games"] == 30
+    assert pairs.loc[("a", "b"), "wins_i"] == pytest.approx(0.55 * 30)
+    # a vs d: only d was black (0 of 8), so a's rate is its white rate, 8/8.
+    assert pairs.loc[("a", "d"), "wins_i"] == pytest.approx(8.0)
+    assert pairs.loc[("b", "c"), "wins_i"] == pytest.approx((9 / 10 + 6 / 10) / 2 * 20)
+    assert len(pairs) == 5
+    # Self-play rows (as in some MoHex ladders) carry no rating information and are dropped.
+    selfplay = pd.DataFrame({"black": ["a"], "white": ["a"], "black_wins": [3], "white_wins": [2]})
+    assert len(symmetrise(pd.concat([HAND_MATCHES, selfplay]))) == 5
+
+
+def test_penalty_fixes_only_the_gauge():
+    base = fit_elo(HAND_MATCHES, anchor="b")
+    for penalty in (0.0001, 1.0):
+        other = fit_elo(HAND_MATCHES, anchor="b", penalty=penalty)
+        pd.testing.assert_series_equal(base.ratings, other.ratings, atol=1e-6)
+        pd.testing.assert_series_equal(base.se, other.se, atol=1e-6)
+
+
+def test_unknown_model_raises():
+    with pytest.raises(ValueError, match="model must be one of"):
+        fit_elo(HAND_MATCHES, model="elo")
+
+
+# Growing first-mover advantage, as in Hex without a swap rule: P(black wins) =
+# sigmoid(r_b − r_w + h(r_b)), h rising linearly from 0 at the weakest agent to GROW_H_ELO at the
+# strongest; 20 agents spread over GROW_SPREAD_ELO, round robin with Jones's 1,024 games per pair.
+GROW_SPREAD_ELO, GROW_H_ELO, GROW_GAMES_PER_COLOUR = 1200.0, 350.0, 512
+
+
+def _growing_advantage(seed):
+    rng = np.random.default_rng(seed)
+    n_agents = 20
+    true_elo = np.sort(rng.uniform(-GROW_SPREAD_ELO, 0, n_agents))
+    b, w = np.nonzero(~np.eye(n_agents, dtype=bool))
+    h = GROW_H_ELO * (true_elo[b] - true_elo.min()) / np.ptp(true_elo)
+    black_wins = rng.binomial(GROW_GAMES_PER_COLOUR, win_probability(true_elo[b] - true_elo[w] + h))
+    names = np.array([f"agent-{i:02d}" for i in range(n_agents)])
+    matches = pd.DataFrame(
+        {
+            "black": names[b],
+            "white": names[w],
+            "black_wins": black_wins,
+            "white_wins": GROW_GAMES_PER_COLOUR - black_wins,
+        }
+    )
+    return matches, pd.Series(true_elo, index=names)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_growing_colour_advantage_stretches_only_the_shared_model(seed):
+    matches, truth = _growing_advantage(seed)
+    jones = fit_elo(matches, model="jones")
+    shared = fit_elo(matches, model="colour_advantage")
+
+    def gap_scale_and_error(fit):
+        t = truth[fit.ratings.index]
+        gaps = (fit.ratings - fit.ratings.mean()) - (t - t.mean())
+        return _slope(t, fit.ratings), gaps.abs().max()
+
+    scale_j, err_j = gap_scale_and_error(jones)
+    scale_s, err_s = gap_scale_and_error(shared)
+    # Measured over seeds 0-4: Jones scale 0.95-1.00, worst gap error 60-71 Elo (6% of the
+    # spread); shared model scale 1.09-1.19, worst gap error 94-182 Elo.
+    assert 0.92 <= scale_j <= 1.05, scale_j
+    assert err_j <= 0.08 * GROW_SPREAD_ELO, err_j
+    assert scale_s >= 1.07 and scale_s >= scale_j + 0.08, (scale_s, scale_j)
+    assert np.ptp(shared.ratings) > 1.05 * np.ptp(truth) > np.ptp(jones.ratings)
+    assert jones.ratings.corr(truth[jones.ratings.index], method="spearman") > 0.99
+
+
+def test_suggest_pairs_with_the_default_model():
+    matches, _ = _growing_advantage(0)
+    # Thin the round robin to neighbours in rating so some pairs are unplayed and uncertain.
+    index = matches["black"].str[-2:].astype(int) - matches["white"].str[-2:].astype(int)
+    thin = matches[index.abs() <= 2].copy()
+    thin[["black_wins", "white_wins"]] //= 64
+    fit = fit_elo(thin)
+    assert fit.model == "jones" and fit.anchor == "top=0"
+    pairs = suggest_pairs(fit, thin, 5)
+    assert len(pairs) == len(set(pairs)) == 5
+    # The least certain agents are in the suggested pairs.
+    assert fit.se.idxmax() in {a for p in pairs for a in p}
 
 
 def test_repeated_rows_are_aggregated():
@@ -282,19 +413,29 @@ def _mohex_ladders():
 
 
 @pytest.mark.skipif(not MOHEX_DIR.is_dir(), reason="Jones reference data absent")
+@pytest.mark.parametrize("model", ELO_MODELS)
 @pytest.mark.parametrize(
     "path", _mohex_ladders() if MOHEX_DIR.is_dir() else [], ids=lambda p: p.stem
 )
-def test_mohex_ratings_fall_with_randomness(path):
+def test_mohex_ratings_fall_with_randomness(path, model):
     matches = load_mohex_ladder(path)
     assert list(matches.columns) == ["black", "white", "black_wins", "white_wins", "games"]
-    fit = fit_elo(matches)
+    fit = fit_elo(matches, model=model)
     randomness = fit.ratings.index.str.removeprefix("mohex-").astype(float)
     by_level = fit.ratings.set_axis(randomness).sort_index()
+    se = fit.se.set_axis(randomness).sort_index()
     assert by_level.index[0] == 0.0 and by_level.iloc[0] == 0.0
-    # Every board's ladder is strictly monotone in the randomness level (checked on all nine).
-    assert (np.diff(by_level.to_numpy()) < 0).all(), by_level.round(1).to_dict()
-    assert fit.colour_advantage > 0
+    steps = np.diff(by_level.to_numpy())
+    if model == "colour_advantage":
+        # Every board's ladder is strictly monotone in the randomness level (all nine).
+        assert (steps < 0).all(), by_level.round(1).to_dict()
+        assert fit.colour_advantage > 0
+    else:
+        # Jones's model: monotone on eight ladders; on 13x13 (a few games per pair) 0.40 sits
+        # 5 Elo above 0.30, well inside one standard error (about 60 Elo).
+        assert (steps < se.to_numpy()[1:]).all(), by_level.round(1).to_dict()
+        assert by_level.corr(pd.Series(-by_level.index, index=by_level.index), "spearman") > 0.98
+        assert fit.colour_advantage == 0.0
 
 
 def test_win_probability():
@@ -344,3 +485,37 @@ def test_suggest_pairs_breaks_ties_by_fewer_games():
         }
     )
     assert suggest_pairs(fit, matches, 3) == [("b", "c"), ("a", "c"), ("a", "b")]
+
+
+@pytest.mark.parametrize("model", ELO_MODELS)
+def test_board_table_records_the_elo_model(model):
+    from pipeline import elo_table
+
+    matches, _ = _growing_advantage(1)
+    matches["games"] = matches["black_wins"] + matches["white_wins"]
+    names = sorted(set(matches["black"]))
+    agents = pd.DataFrame(
+        {
+            "agent": names,
+            "run": "r",
+            "snapshot": range(len(names)),
+            "board_size": 5,
+            "width": 8,
+            "depth": 1,
+            "search": "grill",
+            "test_nodes": 64,
+            "params": 100,
+            "train_flops_jones": 1e10,
+            "train_flops_standard": 2e10,
+            "test_flops_jones": 6400.0,
+            "test_flops_standard": 12800.0,
+            "kind": "network",
+        }
+    )
+    table, fit = elo_table.board_table(matches, agents, model=model)
+    assert fit.model == model
+    assert (table["elo_model"] == model).all() and (table["anchor"] == "top=0").all()
+    assert list(table.columns[: len(elo_table.ELO_TABLE_COLUMNS)]) == list(
+        elo_table.ELO_TABLE_COLUMNS
+    )
+    assert table["elo"].max() == 0.0
