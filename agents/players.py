@@ -30,13 +30,29 @@ class Player:
     meta: dict = dataclasses.field(default_factory=dict)
 
 
-def network_act_fn(size: int, width: int, depth: int, search: SearchConfig, *, greedy: bool):
-    """`act(params, key, states)` for a network + search player (no exploration noise)."""
-    net = HexNet(width, depth)
-    search_fn = make_search_fn(net.apply, search, size)
+def network_act_fn(
+    size: int,
+    width: int,
+    depth: int,
+    search: SearchConfig,
+    *,
+    greedy: bool,
+    noise: bool | None = None,
+    capacity: int | None = None,
+):
+    """`act(params, key, states, nodes=None)` for a network + search player at evaluation.
 
-    def act(params, key, states):
-        return search_fn(params, key, states, explore=False, greedy=greedy).action
+    `noise`: mix the search's root noise into every move (None: `search.evaluation_noise`, on for
+    jones/grill as Jones did, off for puct/gumbel; pass False for deterministic solver checks).
+    `capacity`: see `agents.search.make_search_fn`; with it `nodes` may be a traced int32 scalar,
+    so one compiled player serves every node count up to `capacity`.
+    """
+    net = HexNet(width, depth)
+    search_fn = make_search_fn(net.apply, search, size, capacity=capacity)
+    explore = search.evaluation_noise if noise is None else bool(noise)
+
+    def act(params, key, states, nodes=None):
+        return search_fn(params, key, states, explore=explore, greedy=greedy, nodes=nodes).action
 
     return act
 
@@ -47,14 +63,18 @@ def load_player(
     nodes: int | None = None,
     greedy: bool = False,
     search: SearchConfig | None = None,
+    noise: bool | None = None,
 ) -> Player:
     """A snapshot as a player: `nodes` network evaluations per move (default: its training
-    setting), moves sampled from the search policy or, with `greedy`, its argmax."""
+    setting), moves sampled from the search policy or, with `greedy`, its argmax; `noise` as in
+    `network_act_fn` (None: the search's evaluation default)."""
     params, meta = load_snapshot(snapshot_dir)
     search = search or SearchConfig(**meta["search"])
     if nodes is not None:
         search = dataclasses.replace(search, nodes=nodes)
-    act = network_act_fn(meta["board_size"], meta["width"], meta["depth"], search, greedy=greedy)
+    act = network_act_fn(
+        meta["board_size"], meta["width"], meta["depth"], search, greedy=greedy, noise=noise
+    )
     name = f"{meta['run_name']}/{meta['index']:02d}@{search.nodes}"
     return Player(
         name, lambda key, states: act(params, key, states), dict(meta, test_nodes=search.nodes)

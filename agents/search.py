@@ -1,17 +1,29 @@
-"""MCTS over the Hex env, all through mctx: Grill et al.'s regularised policy, PUCT and Gumbel.
+"""MCTS over the Hex env, all through mctx: Jones's regularised policy, Grill et al.'s corrected
+form, PUCT and Gumbel.
 
 The env is the model: `recurrent_fn` steps the real game, so the tree holds exact positions.
 Rewards are for the player who moved, discount −1 flips perspective between moves, and a
 finished game has discount 0 and value 0, so nothing past a win is guessed by the network.
 "Nodes" counts network evaluations per move, root included (Jones 2021): simulations = nodes − 1.
 
+Search kinds (`SearchConfig.kind`; hex_experiments.md §2):
+  * `jones`: Jones's (2021, boardlaw `mcts`) regularised policy π̄(a) = λπ(a)/(α − q̂(a)) of Grill
+    et al. (2020), exactly: q̂ = (q + 1)/2 for visited children (his batch-global min–max in
+    practice), 0 for unexpanded ones; N = Σ_a max(n_a, 1) over all b² cells; λ = c·N/(N + A)
+    (his form, the square root missing), c = 1/16; α by Newton's method to tolerance; the descent
+    samples from π̄ at every node; root Dirichlet noise on every call, evaluation included.
+  * `grill`: the same with Grill et al.'s λ = c·√N/(N + A). Its c is not Jones's (c = 1/16 was
+    tuned for his form): measure it.
+  * `puct`, `gumbel`: `mctx.muzero_policy` / `mctx.gumbel_muzero_policy` over the loop below.
+
 The simulation loop is `_run_search`, a drop-in for `mctx.search` that builds the same tree bit
 for bit (mctx 0.0.71) but avoids two costs of mctx's per-game `vmap` on a batch: its backward
 pass is a vmapped `while_loop` whose carry is the whole tree, so every step rewrote every
 [B, nodes, A] array through a select (with it the search took 3–6× as long on CPU), and its
 selection ran the root and interior rules both at every depth (`lax.cond` under `vmap`).
-Gumbel and PUCT reuse mctx's selection rules and policy arithmetic around it. Measurements:
-`docs/benchmarks.md`.
+Its number of simulations may be traced (a tree allocated for `capacity` nodes, filled up to
+`nodes`), so one compiled search serves every node count. The private mctx helpers it needs are
+copied in `agents/mctx_internals.py`. Measurements: `docs/benchmarks.md`.
 """
 
 from __future__ import annotations
@@ -24,38 +36,70 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import mctx
-from mctx._src import action_selection as mctx_selection
-from mctx._src import search as mctx_search
-from mctx._src import seq_halving
 
 import hex_env as he
+from agents import mctx_internals
 from agents.network import ILLEGAL_LOGIT
 
-SEARCH_KINDS = ("grill", "puct", "gumbel")
-LAMBDA_FORMS = ("sqrt", "jones")
+SEARCH_KINDS = ("jones", "grill", "puct", "gumbel")
+REGULARISED_KINDS = ("jones", "grill")  # Grill et al.'s π̄, with Jones's / the corrected λ
+# Root noise at evaluation as each search's paper had it: Jones mixed Dirichlet noise into every
+# call; AlphaZero (PUCT) and Gumbel MuZero evaluate without it.
+PAPER_TEST_NOISE = {"jones": True, "grill": True, "puct": False, "gumbel": False}
+NEWTON_MAX_STEPS = 100  # Jones's cap
+NEWTON_TOLERANCE = 1e-6  # stop when Σπ̄ − 1 < this, or when it stops decreasing (float32 floor)
 
 
 @dataclasses.dataclass
 class SearchConfig:
-    kind: str = "grill"  # grill | puct | gumbel
+    kind: str = "jones"  # jones | grill | puct | gumbel
     nodes: int = 64  # network evaluations per move, root included
-    c: float = 0.0625  # Grill λ coefficient (Jones 2021)
-    lambda_form: str = "sqrt"  # sqrt: λ = c·√N/(N+A) (Grill et al.); jones: c·N/(N+A) (his bug)
-    noise_fraction: float = 0.25  # root Dirichlet weight ε in self-play
-    dirichlet_alpha: float | None = None  # None: 10 / S² (Jones)
+    c: float = 0.0625  # λ coefficient of jones/grill; 1/16 is Jones's, tuned for his λ form only
+    noise_fraction: float = 0.25  # root Dirichlet weight ε (jones, grill, puct)
+    dirichlet_alpha: float | None = None  # None: 10 / b² (Jones)
+    test_noise: bool | None = None  # root noise at evaluation; None: the paper's (PAPER_TEST_NOISE)
     pb_c_init: float = 1.25  # PUCT exploration constant
     max_considered: int = 16  # Gumbel: actions considered at the root
-    max_depth: int | None = None  # None: S² (bounds PUCT's deep trees)
+    max_depth: int | None = None  # None: b² (bounds PUCT's deep trees)
 
     def validate(self) -> None:
         if self.kind not in SEARCH_KINDS:
             raise ValueError(f"search.kind must be one of {SEARCH_KINDS}, got {self.kind!r}")
-        if self.lambda_form not in LAMBDA_FORMS:
-            raise ValueError(f"search.lambda_form must be one of {LAMBDA_FORMS}")
         if self.nodes < 1:
             raise ValueError(f"search.nodes must be >= 1, got {self.nodes}")
         if self.c <= 0 or not 0 <= self.noise_fraction <= 1:
             raise ValueError("search.c must be > 0 and search.noise_fraction in [0, 1]")
+        if self.dirichlet_alpha is not None and self.dirichlet_alpha <= 0:
+            raise ValueError(f"search.dirichlet_alpha must be > 0, got {self.dirichlet_alpha}")
+
+    @property
+    def evaluation_noise(self) -> bool:
+        """Whether evaluation mixes in the search's root noise (`test_noise`, else the paper's)."""
+        return PAPER_TEST_NOISE[self.kind] if self.test_noise is None else bool(self.test_noise)
+
+
+def search_id(cfg: SearchConfig) -> str:
+    """Short stable name of the search settings, node count excluded: the kind, then every
+    setting that the kind uses and that differs from its default, e.g. "jones", "grill-c0.25",
+    "puct-pb2", "gumbel-m8", "jones-evalnoise0"."""
+    default = SearchConfig(kind=cfg.kind)
+    parts = [cfg.kind]
+    if cfg.kind in REGULARISED_KINDS and cfg.c != default.c:
+        parts.append(f"c{cfg.c:g}")
+    if cfg.kind != "gumbel":
+        if cfg.noise_fraction != default.noise_fraction:
+            parts.append(f"eps{cfg.noise_fraction:g}")
+        if cfg.dirichlet_alpha is not None:
+            parts.append(f"dir{cfg.dirichlet_alpha:g}")
+    if cfg.kind == "puct" and cfg.pb_c_init != default.pb_c_init:
+        parts.append(f"pb{cfg.pb_c_init:g}")
+    if cfg.kind == "gumbel" and cfg.max_considered != default.max_considered:
+        parts.append(f"m{cfg.max_considered}")
+    if cfg.max_depth is not None:
+        parts.append(f"depth{cfg.max_depth}")
+    if cfg.test_noise is not None and cfg.test_noise != PAPER_TEST_NOISE[cfg.kind]:
+        parts.append(f"evalnoise{int(cfg.test_noise)}")
+    return "-".join(parts)
 
 
 class SearchOutput(NamedTuple):
@@ -155,12 +199,17 @@ def _run_search(
     recurrent_fn: mctx.RecurrentFn,
     root_action_selection_fn,
     interior_action_selection_fn,
-    num_simulations: int,
+    num_simulations: int | jax.Array,
     max_depth: int,
     invalid_actions: jax.Array,
     extra_data=None,
+    capacity: int | None = None,
 ) -> mctx.Tree:
-    """`mctx.search` (same arguments, same key use, the same tree) with `_simulate`/`_backward`."""
+    """`mctx.search` (same arguments, same key use, the same tree) with `_simulate`/`_backward`.
+
+    With `capacity`, the tree has `capacity` nodes and `num_simulations` (≤ capacity − 1) may be
+    a traced int32 scalar: the first num_simulations + 1 nodes are those of a tree built for it.
+    """
     batch_size = root.value.shape[0]
     games = jnp.arange(batch_size)
 
@@ -173,11 +222,12 @@ def _run_search(
         )
         child = tree.children_index[games, parent, action]
         child = jnp.where(child == mctx.Tree.UNVISITED, sim + 1, child)
-        tree = mctx_search.expand(params, expand_key, tree, recurrent_fn, parent, action, child)
+        tree = mctx_internals.expand(params, expand_key, tree, recurrent_fn, parent, action, child)
         return rng_key, _backward(tree, child)
 
-    tree = mctx_search.instantiate_tree_from_root(
-        root, num_simulations, root_invalid_actions=invalid_actions, extra_data=extra_data
+    num_nodes = num_simulations + 1 if capacity is None else capacity
+    tree = mctx_internals.instantiate_tree_from_root(
+        root, num_nodes, root_invalid_actions=invalid_actions, extra_data=extra_data
     )
     return jax.lax.fori_loop(0, num_simulations, simulation, (rng_key, tree))[1]
 
@@ -199,8 +249,10 @@ def _gumbel_muzero_policy(
     max_depth,
     max_num_considered_actions,
     gumbel_scale,
+    capacity=None,
 ) -> mctx.PolicyOutput:
-    """`mctx.gumbel_muzero_policy` (Danihelka et al. 2022) over `_run_search`; same outputs."""
+    """`mctx.gumbel_muzero_policy` (Danihelka et al. 2022) over `_run_search`; same outputs.
+    A traced `num_simulations` (with `capacity`) uses the copied root rule that accepts it."""
     qtransform = mctx.qtransform_completed_by_mix_value
     root = root.replace(prior_logits=_mask_invalid(root.prior_logits, invalid_actions))
     rng_key, gumbel_key = jax.random.split(rng_key)
@@ -213,31 +265,43 @@ def _gumbel_muzero_policy(
         root=root,
         recurrent_fn=recurrent_fn,
         root_action_selection_fn=functools.partial(
-            mctx_selection.gumbel_muzero_root_action_selection,
+            mctx.gumbel_muzero_root_action_selection
+            if isinstance(num_simulations, int)
+            else mctx_internals.gumbel_muzero_root_action_selection,
             num_simulations=num_simulations,
             max_num_considered_actions=max_num_considered_actions,
             qtransform=qtransform,
         ),
         interior_action_selection_fn=functools.partial(
-            mctx_selection.gumbel_muzero_interior_action_selection, qtransform=qtransform
+            mctx.gumbel_muzero_interior_action_selection, qtransform=qtransform
         ),
         num_simulations=num_simulations,
         max_depth=max_depth,
         invalid_actions=invalid_actions,
-        extra_data=mctx_selection.GumbelMuZeroExtraData(root_gumbel=gumbel),
+        extra_data=mctx.GumbelMuZeroExtraData(root_gumbel=gumbel),
+        capacity=capacity,
     )
     visits = tree.summary().visit_counts
     completed_q = jax.vmap(qtransform, in_axes=[0, None])(tree, tree.ROOT_INDEX)
-    to_argmax = seq_halving.score_considered(
+    to_argmax = mctx_internals.score_considered(
         jnp.max(visits, axis=-1, keepdims=True), gumbel, root.prior_logits, completed_q, visits
     )
-    action = mctx_selection.masked_argmax(to_argmax, invalid_actions)
+    action = mctx_internals.masked_argmax(to_argmax, invalid_actions)
     weights = jax.nn.softmax(_mask_invalid(root.prior_logits + completed_q, invalid_actions))
     return mctx.PolicyOutput(action=action, action_weights=weights, search_tree=tree)
 
 
 def _muzero_policy(
-    params, rng_key, root, recurrent_fn, num_simulations, *, invalid_actions, max_depth, pb_c_init
+    params,
+    rng_key,
+    root,
+    recurrent_fn,
+    num_simulations,
+    *,
+    invalid_actions,
+    max_depth,
+    pb_c_init,
+    capacity=None,
 ) -> mctx.PolicyOutput:
     """`mctx.muzero_policy` with `dirichlet_fraction=0` over `_run_search`: the same tree and
     visit probabilities (the unused noise draw and action sample are skipped)."""
@@ -246,7 +310,7 @@ def _muzero_policy(
     logits = jnp.log(jnp.maximum(probs, jnp.finfo(probs.dtype).tiny))
     root = root.replace(prior_logits=_mask_invalid(logits, invalid_actions))
     interior = functools.partial(
-        mctx_selection.muzero_action_selection,
+        mctx.muzero_action_selection,
         pb_c_base=19652,
         pb_c_init=pb_c_init,
         qtransform=mctx.qtransform_by_parent_and_siblings,
@@ -261,6 +325,7 @@ def _muzero_policy(
         num_simulations=num_simulations,
         max_depth=max_depth,
         invalid_actions=invalid_actions,
+        capacity=capacity,
     )
     summary = tree.summary()
     return mctx.PolicyOutput(action=None, action_weights=summary.visit_probs, search_tree=tree)
@@ -296,53 +361,95 @@ def make_recurrent_fn(apply_fn: ApplyFn) -> mctx.RecurrentFn:
     return recurrent_fn
 
 
-def grill_policy(
-    prior_logits: jax.Array,
-    qvalues: jax.Array,
-    visits: jax.Array,
-    *,
-    c: float,
-    lambda_form: str,
-    newton_steps: int = 10,
-) -> jax.Array:
-    """π̄ = λπ/(α − q) of Grill et al. (2020), as Jones (2021) used it, for one node.
+def regularised_lambda(visits: jax.Array, *, c: float, kind: str) -> jax.Array:
+    """λ_N over the last axis of `visits` [..., A]: N = Σ_a max(n_a, 1) over all A cells
+    (unexpanded and illegal cells count 1, so N ≥ A); jones: c·N/(N + A); grill: c·√N/(N + A)."""
+    cells = visits.shape[-1]
+    n = jnp.sum(jnp.maximum(visits, 1), axis=-1).astype(jnp.float32)
+    growth = n if kind == "jones" else jnp.sqrt(n)
+    return c * growth / (n + cells)
 
-    q is min–max normalised over visited children (unvisited → 0), λ = c·√N/(N + A) (or c·N/(N+A)
-    in Jones's form), and α solves Σπ̄ = 1 by Newton's method from α_min = max(q + λπ), where the
-    sum is ≥ 1 and convex decreasing, so the iterates rise monotonically to the root (8 steps
-    reach float32 precision on random 9- and 81-action nodes; 10 are taken).
-    With no visits yet, π̄ = π.
+
+def _newton_alpha(prior: jax.Array, q: jax.Array, lam: jax.Array) -> jax.Array:
+    """α with Σ_a λπ(a)/(α − q̂(a)) = 1, over the last axis (leading axes are a batch); q̂ may be
+    shifted by any constant (α shifts with it).
+
+    Newton's method from Jones's α₀ = max_a(q̂(a) + max(λπ(a), 1e-4)), iterated while the excess
+    Σπ̄ − 1 is ≥ NEWTON_TOLERANCE and still decreasing, at most NEWTON_MAX_STEPS steps. The sum is
+    convex decreasing in α above max q̂, so from the left of the root the iterates rise
+    monotonically to it. Where Jones's 1e-4 floor puts α₀ right of the root (Σπ̄ < 1: only when
+    λπ < 1e-4 everywhere, e.g. the √ form with a flat prior on a big board; Jones then stopped at
+    once and sampled from a π̄ summing to < 1), we start from max_{a: π(a)>0}(q̂ + λπ), left of
+    the root.
     """
-    prior = jax.nn.softmax(prior_logits)
-    n = jnp.sum(visits).astype(jnp.float32)
-    visited = visits > 0
-    q_min = jnp.min(jnp.where(visited, qvalues, jnp.inf))
-    q_max = jnp.max(jnp.where(visited, qvalues, -jnp.inf))
-    q = jnp.where(visited, (qvalues - q_min) / jnp.maximum(q_max - q_min, 1e-6), 0.0)
-    growth = jnp.sqrt(n) if lambda_form == "sqrt" else n
-    lam = c * growth / (n + prior.shape[-1])
+    top = lam[..., None] * prior
 
-    def newton(alpha, _):
-        gap = jnp.maximum(alpha - q, 1e-9)
-        total = jnp.sum(lam * prior / gap) - 1.0
-        slope = -jnp.sum(lam * prior / gap**2)
-        return alpha - total / jnp.minimum(slope, -1e-12), None
+    def excess(alpha):
+        gap = alpha[..., None] - q
+        terms = jnp.where(top > 0, top / jnp.where(top > 0, gap, 1.0), 0.0)
+        slope = jnp.where(top > 0, terms / jnp.where(top > 0, gap, 1.0), 0.0)
+        return jnp.sum(terms, -1) - 1.0, -jnp.sum(slope, -1)
 
-    alpha_min = jnp.max(q + lam * prior)
-    alpha = jax.lax.scan(newton, alpha_min, None, length=newton_steps, unroll=True)[0]
-    alpha = jnp.clip(alpha, alpha_min, jnp.max(q) + lam)
-    pi_bar = lam * prior / jnp.maximum(alpha - q, 1e-9)
-    pi_bar = pi_bar / jnp.sum(pi_bar)
-    return jnp.where(n > 0, pi_bar, prior)
+    alpha = jnp.max(q + jnp.maximum(top, 1e-4), axis=-1)
+    err, slope = excess(alpha)
+    alpha = jnp.where(err < 0, jnp.max(jnp.where(top > 0, q + top, -jnp.inf), axis=-1), alpha)
+    err, slope = excess(alpha)
+
+    def active(state):
+        step, _, err, previous, _ = state
+        return (step < NEWTON_MAX_STEPS) & (err >= NEWTON_TOLERANCE) & (err < previous)
+
+    def cond(state):
+        return jnp.any(active(state))
+
+    def body(state):
+        step, alpha, err, _, slope = state
+        go = active(state)
+        new_alpha = jnp.where(go, alpha - err / jnp.minimum(slope, -1e-30), alpha)
+        new_err, new_slope = excess(new_alpha)
+        return (
+            step + 1,
+            new_alpha,
+            jnp.where(go, new_err, err),
+            jnp.where(go, err, -jnp.inf),  # a finished node stays finished
+            jnp.where(go, new_slope, slope),
+        )
+
+    start = (jnp.zeros((), jnp.int32), alpha, err, jnp.full_like(err, jnp.inf), slope)
+    return jax.lax.while_loop(cond, body, start)[1]
+
+
+def grill_policy(
+    prior_logits: jax.Array, qvalues: jax.Array, visits: jax.Array, *, c: float, kind: str
+) -> jax.Array:
+    """π̄ = λπ/(α − q̂) of Grill et al. (2020) as Jones (2021) used it, over the last axis.
+
+    q: the children's mean values for the player to move, in [−1, 1]; q̂ = (q + 1)/2 for visited
+    children (Jones min–max normalised q over the whole batched tree tensor, which in practice
+    spans [−1, 1]), 0 for unexpanded ones. λ: `regularised_lambda` (kind jones or grill). α: the
+    normaliser, by Newton's method (`_newton_alpha`). With no visits at all, π̄ = π up to rounding.
+    """
+    prior = jax.nn.softmax(prior_logits, axis=-1)
+    q = jnp.where(visits > 0, (qvalues + 1.0) / 2.0, 0.0)
+    lam = regularised_lambda(visits, c=c, kind=kind)
+    # q̂ and α shifted by max q̂ (π̄ is unchanged): the best child's gap α − q̂ is then α itself,
+    # kept to full float32 precision when it is far below the resolution of q̂ ≈ 1
+    q = q - jnp.max(q, axis=-1, keepdims=True)
+    alpha = _newton_alpha(prior, q, lam)
+    top = lam[..., None] * prior
+    gap = alpha[..., None] - q
+    pi_bar = jnp.where(top > 0, top / jnp.where(top > 0, gap, 1.0), 0.0)
+    return pi_bar / jnp.sum(pi_bar, axis=-1, keepdims=True)
 
 
 def _grill_node_policy(tree: mctx.Tree, node_index, cfg: SearchConfig) -> jax.Array:
+    """π̄ at `node_index` of an unbatched tree."""
     return grill_policy(
         tree.children_prior_logits[node_index],
         tree.qvalues(node_index),
         tree.children_visits[node_index],
         c=cfg.c,
-        lambda_form=cfg.lambda_form,
+        kind=cfg.kind,
     )
 
 
@@ -360,7 +467,8 @@ def _categorical(key: jax.Array, logits: jax.Array) -> jax.Array:
 
 
 def _with_root_noise(key, log_prior, legal, cfg: SearchConfig, size: int) -> jax.Array:
-    """Mix Dirichlet noise into the root prior over legal cells (AlphaZero; Jones α = 10/S²)."""
+    """Mix Dirichlet noise into the root prior over legal cells, in probability space
+    (AlphaZero; Jones α = 10/b², ε = 0.25)."""
     alpha = cfg.dirichlet_alpha or 10.0 / size**2
     noise = jax.random.dirichlet(key, jnp.full(log_prior.shape, alpha))
     noise = jnp.where(legal, noise, 0.0)
@@ -369,31 +477,54 @@ def _with_root_noise(key, log_prior, legal, cfg: SearchConfig, size: int) -> jax
     return jnp.where(legal, jnp.log(jnp.maximum(mixed, 1e-30)), ILLEGAL_LOGIT)
 
 
-def make_search_fn(apply_fn: ApplyFn, cfg: SearchConfig, size: int):
-    """Returns `search(params, key, states, *, explore, greedy) -> SearchOutput`.
+def make_search_fn(apply_fn: ApplyFn, cfg: SearchConfig, size: int, *, capacity: int | None = None):
+    """Returns `search(params, key, states, *, explore, greedy=False, nodes=None) -> SearchOutput`.
 
-    `explore`: root noise (Dirichlet for Grill/PUCT, Gumbel for Gumbel) as in self-play.
+    `explore`: the search's root noise (Dirichlet for jones/grill/puct, Gumbel for gumbel): on in
+    self-play; at evaluation `cfg.evaluation_noise` says (`agents.players.network_act_fn`).
     `greedy`: play the policy's argmax instead of sampling from it (evaluation switch).
     `key` is consumed; `states` is a batch of unfinished games (finished ones give junk actions).
+
+    `capacity`: None builds a search of `cfg.nodes` nodes (static). An int builds one whose tree
+    holds `capacity` nodes and whose `nodes` argument, an int32 scalar that may be traced
+    (1 ≤ nodes ≤ capacity, clipped into that range; None: capacity; `cfg.nodes` is ignored), sets
+    the network evaluations of the call: it runs nodes − 1 simulations and returns exactly what a
+    search built with `SearchConfig(nodes=nodes)` returns for the same key. Under `vmap` over a
+    batched `nodes`, every member runs to the largest and keeps its own result.
     """
     cfg.validate()
+    if capacity is not None and capacity < 1:
+        raise ValueError(f"capacity must be >= 1, got {capacity}")
     root_fn = make_root_fn(apply_fn)
     recurrent_fn = make_recurrent_fn(apply_fn)
-    num_simulations = cfg.nodes - 1
     max_depth = cfg.max_depth or size * size
 
-    def search(params, key, states: he.HexState, *, explore: bool, greedy: bool = False):
+    def search(params, key, states: he.HexState, *, explore: bool, greedy: bool = False,
+               nodes=None):  # fmt: skip
+        if capacity is None:
+            if nodes is not None:
+                raise ValueError("search(nodes=...) needs make_search_fn(..., capacity=...)")
+            num_simulations = cfg.nodes - 1
+            tree_nodes = None
+        else:
+            nodes = capacity if nodes is None else nodes
+            num_simulations = jnp.clip(jnp.asarray(nodes, jnp.int32), 1, capacity) - 1
+            tree_nodes = capacity
+        static_zero = isinstance(num_simulations, int) and num_simulations == 0
+
         noise_key, search_key, action_key = jax.random.split(key, 3)
         root, legal = root_fn(params, states)
         invalid = ~legal
         if explore and cfg.kind != "gumbel" and cfg.noise_fraction > 0:
             noisy = _with_root_noise(noise_key, root.prior_logits, legal, cfg, size)
             root = root.replace(prior_logits=noisy)
+        prior = jnp.exp(root.prior_logits)
         value = root.value
+        chosen = None  # Gumbel's own action choice
 
-        if num_simulations == 0:
-            policy = jnp.exp(root.prior_logits)
-        elif cfg.kind == "grill":
+        if static_zero or tree_nodes == 1:
+            policy = prior
+        elif cfg.kind in REGULARISED_KINDS:
             select = lambda k, tree, node, depth=None: _categorical(
                 k, jnp.log(_grill_node_policy(tree, node, cfg) + 1e-30)
             )
@@ -407,6 +538,7 @@ def make_search_fn(apply_fn: ApplyFn, cfg: SearchConfig, size: int):
                 num_simulations=num_simulations,
                 max_depth=max_depth,
                 invalid_actions=invalid,
+                capacity=tree_nodes,
             )
             root_index = jnp.zeros(states.ply.shape, jnp.int32)
             policy = jax.vmap(_grill_node_policy, in_axes=(0, 0, None))(tree, root_index, cfg)
@@ -421,6 +553,7 @@ def make_search_fn(apply_fn: ApplyFn, cfg: SearchConfig, size: int):
                 invalid_actions=invalid,
                 max_depth=max_depth,
                 pb_c_init=cfg.pb_c_init,
+                capacity=tree_nodes,
             )
             policy, value = out.action_weights, out.search_tree.node_values[:, 0]
         else:
@@ -434,17 +567,24 @@ def make_search_fn(apply_fn: ApplyFn, cfg: SearchConfig, size: int):
                 max_depth=max_depth,
                 max_num_considered_actions=cfg.max_considered,
                 gumbel_scale=1.0 if explore else 0.0,
+                capacity=tree_nodes,
             )
             policy, value = out.action_weights, out.search_tree.node_values[:, 0]
+            chosen = out.action  # Gumbel's sequential-halving choice
+        if not isinstance(num_simulations, int) and tree_nodes > 1:
+            # traced node count: nodes = 1 is the prior, as in the static search
+            searched = num_simulations > 0
+            policy = jnp.where(searched, policy, prior)
+            value = jnp.where(searched, value, root.value)
 
         policy = jnp.where(legal, policy, 0.0)
         policy = policy / jnp.maximum(policy.sum(-1, keepdims=True), 1e-12)
         if greedy:
             relative = jnp.argmax(policy, axis=-1)
-        elif cfg.kind == "gumbel" and num_simulations > 0:
-            relative = out.action  # Gumbel's sequential-halving choice
         else:
             relative = jax.random.categorical(action_key, jnp.log(policy + 1e-30))
+            if chosen is not None:
+                relative = jnp.where(num_simulations > 0, chosen, relative)
         action = jax.vmap(he.to_absolute_action)(states, relative)
         return SearchOutput(action=action, policy=policy, value=value)
 

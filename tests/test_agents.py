@@ -50,25 +50,24 @@ def test_rezero_blocks_start_as_identity_and_policy_masks_stones():
     )
 
 
-@pytest.mark.parametrize("lambda_form", ["sqrt", "jones"])
-def test_grill_policy_solves_its_defining_equation(lambda_form):
+@pytest.mark.parametrize("kind", ["grill", "jones"])
+def test_grill_policy_solves_its_defining_equation(kind):
     prior_logits = jnp.log(jnp.array([0.5, 0.2, 0.2, 0.1]))
     qvalues = jnp.array([0.2, 0.8, -0.4, 0.0])
     visits = jnp.array([3, 4, 1, 0])
     c = 0.5
-    pi_bar = np.asarray(grill_policy(prior_logits, qvalues, visits, c=c, lambda_form=lambda_form))
-    # independent solution: normalise q over visited, unvisited → 0, solve Σ λπ/(α−q) = 1
+    pi_bar = np.asarray(grill_policy(prior_logits, qvalues, visits, c=c, kind=kind))
+    # independent solution: q̂ = (q + 1)/2 on visited, unvisited → 0; N = Σ max(n, 1);
+    # solve Σ λπ/(α − q̂) = 1
     prior = np.array([0.5, 0.2, 0.2, 0.1])
-    q = np.array([(0.2 + 0.4) / 1.2, 1.0, 0.0, 0.0])
-    n = 8
-    lam = c * (np.sqrt(n) if lambda_form == "sqrt" else n) / (n + 4)
+    q = np.array([0.6, 0.9, 0.3, 0.0])
+    n = 3 + 4 + 1 + 1
+    lam = c * (np.sqrt(n) if kind == "grill" else n) / (n + 4)
     alpha = brentq(lambda a: np.sum(lam * prior / (a - q)) - 1, np.max(q + lam * prior), 10.0)
     np.testing.assert_allclose(pi_bar, lam * prior / (alpha - q), atol=2e-5)
     # no visits: the prior itself
     np.testing.assert_allclose(
-        grill_policy(prior_logits, qvalues, 0 * visits, c=c, lambda_form=lambda_form),
-        prior,
-        rtol=1e-5,
+        grill_policy(prior_logits, qvalues, 0 * visits, c=c, kind=kind), prior, rtol=1e-5
     )
 
 
@@ -90,7 +89,7 @@ def test_recurrent_fn_stops_at_terminal_positions():
     assert float(out2.reward[0]) == 0.0 and float(out2.discount[0]) == 0.0
 
 
-@pytest.mark.parametrize("kind", ["grill", "puct", "gumbel"])
+@pytest.mark.parametrize("kind", ["jones", "grill", "puct", "gumbel"])
 def test_search_finds_the_immediate_win_with_an_untrained_net(kind):
     size = 3
     net = network.HexNet(4, 1)
@@ -152,7 +151,7 @@ def _assert_same_tree(ours, theirs):
         np.testing.assert_array_equal(getattr(ours, name), getattr(theirs, name), err_msg=name)
 
 
-@pytest.mark.parametrize("kind", ["grill", "puct", "gumbel"])
+@pytest.mark.parametrize("kind", ["jones", "grill", "puct", "gumbel"])
 def test_batched_search_loop_builds_the_same_tree_as_mctx(kind):
     """`_run_search` (batched backward pass, root rule hoisted) is a drop-in for mctx 0.0.71."""
     import mctx
@@ -160,8 +159,8 @@ def test_batched_search_loop_builds_the_same_tree_as_mctx(kind):
     net, params, root, invalid, recurrent_fn = _search_inputs()
     key = jax.random.key(11)
     n_sims, depth = 24, 16
-    if kind == "grill":
-        cfg = SearchConfig(kind="grill", c=0.5)
+    if kind in ("jones", "grill"):
+        cfg = SearchConfig(kind=kind, c=0.5)
         select = lambda k, tree, node, depth=None: search_lib._categorical(
             k, jnp.log(search_lib._grill_node_policy(tree, node, cfg) + 1e-30)
         )
