@@ -7,9 +7,19 @@ Villalobos & Atkinson (Epoch AI 2023), "Trading off compute in training and infe
 each σ a smoothly broken power law. The report's printed formula misplaces a bracket; the
 consistent form used here is
 
-    σ(x) = a·[(x0 − x1) + d0·softplus((x − x0)/d0) − d1·softplus((x − x1)/d1)]
+    σ(x) = a·[(x0 − x1) + d·softplus((x − x0)/d) − d·softplus((x − x1)/d)]
 
 with lower plateau −a·(x1 − x0), slope a (Elo per decade) between x0 and x1, upper plateau 0.
+
+One smoothness d for both breaks, because only then is σ monotone for every admissible
+parameter. With separate d0, d1 the derivative is σ'(x) = a·[s((x − x0)/d0) − s((x − x1)/d1)],
+s the logistic function. Since s is strictly increasing, σ'(x) ≥ 0 for all x iff
+(x − x0)/d0 ≥ (x − x1)/d1 for all x; the difference is linear in x with slope 1/d0 − 1/d1, and
+a linear function bounded below on the whole line is constant, so d0 = d1 (and then x0 ≤ x1).
+With d0 < d1, σ falls below its lower plateau on the left before rising (the dip is visible
+when d0 ≪ d1); with d0 > d1 it overshoots its upper plateau on the right and comes back down:
+either way the fitted model would lose Elo with more compute. With a > 0, d > 0, x0 < x1,
+σ' = a·[s((x − x0)/d) − s((x − x1)/d)] > 0 everywhere.
 The inference compute of an agent is IC = M × forward FLOPs of its network; along a scaling
 policy the network is a function of TC, summarised as log10 forward FLOPs = α + β·log10 TC.
 
@@ -27,8 +37,9 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
+from scipy.special import expit
 
-from analysis.bootstrap import BootstrapResult, bootstrap
+from analysis.bootstrap import BootstrapResult, FitStatus, bootstrap, fit_status
 
 __all__ = [
     "POLICIES",
@@ -38,12 +49,16 @@ __all__ = [
     "elo_on_plane",
     "fit_policy",
     "bootstrap_scurve",
+    "cluster_column",
+    "elo_weights",
     "fit_scurve",
     "log10_test_variable",
     "model_variables",
     "predict_elo",
+    "refit",
     "select_policy",
     "sigma",
+    "sigma_slope",
 ]
 
 POLICIES = ("frontier", "fixed_arch", "fixed_nodes")
@@ -56,8 +71,7 @@ class Sigma:
     a: float  # slope between the breaks, Elo per decade
     x0: float  # lower break, log10 units
     x1: float  # upper break, log10 units; x1 > x0
-    d0: float  # smoothness of the lower break, decades
-    d1: float  # smoothness of the upper break, decades
+    d: float  # smoothness of both breaks, decades (one d keeps σ monotone, module docstring)
 
 
 @dataclass(frozen=True)
@@ -69,7 +83,7 @@ class SCurveParams:
     test: Sigma
 
     def as_dict(self) -> dict[str, float]:
-        """Flat {name: value}: E, a_train, x0_train, ..., d1_test."""
+        """Flat {name: value}: E, a_train, x0_train, x1_train, d_train, a_test, ..., d_test."""
         out = {"E": self.E}
         for part in ("train", "test"):
             for f in fields(Sigma):
@@ -101,14 +115,22 @@ class SCurveFit:
     log10_test_min: float  # smallest feasible test variable: 0 (one node) or smallest IC
     log10_train_range: tuple[float, float]  # range of the fitted agents' log10 TC
     log10_test_range: tuple[float, float]  # range of the fitted agents' test variable
+    status: FitStatus | None = None  # converged, parameters at bounds, RMS, n, weighting
 
 
-def sigma(x, a: float, x0: float, x1: float, d0: float, d1: float) -> np.ndarray:
-    """Bracket-corrected smoothly broken power law of Epoch (2023); see module docstring."""
+def sigma(x, a: float, x0: float, x1: float, d: float) -> np.ndarray:
+    """Bracket-corrected smoothly broken power law of Epoch (2023) with one smoothness d,
+    monotone non-decreasing for a ≥ 0, d > 0, x0 ≤ x1; see module docstring."""
     x = np.asarray(x, dtype=float)
-    sp0 = np.logaddexp(0.0, (x - x0) / d0)
-    sp1 = np.logaddexp(0.0, (x - x1) / d1)
-    return a * ((x0 - x1) + d0 * sp0 - d1 * sp1)
+    sp0 = np.logaddexp(0.0, (x - x0) / d)
+    sp1 = np.logaddexp(0.0, (x - x1) / d)
+    return a * ((x0 - x1) + d * (sp0 - sp1))
+
+
+def sigma_slope(x, a: float, x0: float, x1: float, d: float) -> np.ndarray:
+    """dσ/dx = a·[s((x − x0)/d) − s((x − x1)/d)], s the logistic function (Elo per decade)."""
+    x = np.asarray(x, dtype=float)
+    return a * (expit((x - x0) / d) - expit((x - x1) / d))
 
 
 def predict_elo(params: SCurveParams, log10_train_flops, log10_test) -> np.ndarray:
@@ -116,8 +138,8 @@ def predict_elo(params: SCurveParams, log10_train_flops, log10_test) -> np.ndarr
     t, s = params.train, params.test
     return (
         params.E
-        + sigma(log10_train_flops, t.a, t.x0, t.x1, t.d0, t.d1)
-        + sigma(log10_test, s.a, s.x0, s.x1, s.d0, s.d1)
+        + sigma(log10_train_flops, t.a, t.x0, t.x1, t.d)
+        + sigma(log10_test, s.a, s.x0, s.x1, s.d)
     )
 
 
@@ -158,15 +180,26 @@ def log10_test_variable(df: pd.DataFrame, test_axis: str, convention: str = "jon
     raise ValueError(f"test_axis must be 'nodes' or 'flops', got {test_axis!r}")
 
 
-_NAMES = ("E", "a_c", "x0_c", "w_c", "d0_c", "d1_c", "a_m", "x0_m", "w_m", "d0_m", "d1_m")
+# Fitted parameters: x1 = x0 + width keeps x0 < x1 under box bounds.
+_NAMES = (
+    "E",
+    "a_train",
+    "x0_train",
+    "width_train",
+    "d_train",
+    "a_test",
+    "x0_test",
+    "width_test",
+    "d_test",
+)
 
 
 def _unpack(theta: np.ndarray) -> SCurveParams:
-    e, a_c, x0_c, w_c, d0_c, d1_c, a_m, x0_m, w_m, d0_m, d1_m = theta
+    e, a_c, x0_c, w_c, d_c, a_m, x0_m, w_m, d_m = theta
     return SCurveParams(
         E=float(e),
-        train=Sigma(float(a_c), float(x0_c), float(x0_c + w_c), float(d0_c), float(d1_c)),
-        test=Sigma(float(a_m), float(x0_m), float(x0_m + w_m), float(d0_m), float(d1_m)),
+        train=Sigma(float(a_c), float(x0_c), float(x0_c + w_c), float(d_c)),
+        test=Sigma(float(a_m), float(x0_m), float(x0_m + w_m), float(d_m)),
     )
 
 
@@ -174,33 +207,27 @@ def _bounds(t: np.ndarray, m: np.ndarray, elo: np.ndarray) -> tuple[np.ndarray, 
     span_t = max(np.ptp(t), 0.5)
     span_m = max(np.ptp(m), 0.5)
     elo_span = max(np.ptp(elo), 100.0)
-    lo = [
-        elo.min() - 1000.0,
-        1.0,
-        t.min() - span_t,
-        0.05,
-        0.02,
-        0.02,
-        1.0,
-        m.min() - span_m,
-        0.05,
-        0.02,
-        0.02,
-    ]
-    hi = [
-        elo.max() + 1000.0,
-        20.0 * elo_span,
-        t.max() + span_t,
-        4.0 * span_t,
-        2.0,
-        2.0,
-        20.0 * elo_span,
-        m.max() + span_m,
-        4.0 * span_m,
-        2.0,
-        2.0,
-    ]
+    lo = [elo.min() - 1000.0, 1.0, t.min() - span_t, 0.05, 0.02]
+    lo += [1.0, m.min() - span_m, 0.05, 0.02]
+    hi = [elo.max() + 1000.0, 20.0 * elo_span, t.max() + span_t, 4.0 * span_t, 2.0]
+    hi += [20.0 * elo_span, m.max() + span_m, 4.0 * span_m, 2.0]
     return np.array(lo, float), np.array(hi, float)
+
+
+MIN_ELO_SE = 10.0  # Elo; floor of the weights' standard errors (the anchor's se is 0)
+
+
+def elo_weights(df: pd.DataFrame, min_se_elo: float = MIN_ELO_SE) -> np.ndarray | None:
+    """1/se per agent for weighted least squares, se floored at `min_se_elo` (the anchor agent
+    has se 0 by construction, and no rating is known better than the model fits it); missing
+    se → the floor. None when `df` has no finite ``elo_se``."""
+    if "elo_se" not in df.columns:
+        return None
+    se = df["elo_se"].to_numpy(float)
+    if not np.isfinite(se).any():
+        return None
+    se = np.where(np.isfinite(se), se, min_se_elo)
+    return 1.0 / np.maximum(se, min_se_elo)
 
 
 def fit_scurve(
@@ -212,40 +239,48 @@ def fit_scurve(
     n_starts: int = 8,
     seed: int = 0,
     initial: SCurveParams | None = None,
+    weighted: bool = True,
+    min_se_elo: float = MIN_ELO_SE,
 ) -> SCurveFit:
     """Bounded multi-start least-squares fit of the Epoch (2023) S-curve model to agents.
 
-    Elo = E + σ_C(log10 TC) + σ_M(log10 M) with a, d0, d1 > 0 and x0 < x1 (x1 = x0 + width,
+    Elo = E + σ_C(log10 TC) + σ_M(log10 M) with a, d > 0 and x0 < x1 (x1 = x0 + width,
     width > 0), via scipy `least_squares` (trf) from a data-driven start plus `n_starts − 1`
     random starts inside the bounds (plus `initial`, e.g. the full-data fit when
-    bootstrapping); the lowest cost wins. `df` rows are agents in the Elo table
-    schema (train_flops_<convention>, test_nodes, test_flops_<convention>, elo). Also records
-    α, β of log10 forward FLOPs per node = α + β·log10 TC over the fitted agents, which maps the
-    fit onto the (TC, IC) plane.
+    bootstrapping); the lowest cost wins. With `weighted` (default) residuals are divided by
+    each agent's Elo standard error (`elo_weights`): weighted least squares. `df` rows are
+    agents in the Elo table schema (train_flops_<convention>, test_nodes,
+    test_flops_<convention>, elo, elo_se). Also records α, β of log10 forward FLOPs per node
+    = α + β·log10 TC over the fitted agents, which maps the fit onto the (TC, IC) plane.
+    `status` reports convergence of the winning start, parameters at bounds, RMS and n.
     """
-    if len(df) < 12:
-        raise ValueError(f"need at least 12 agents to fit 11 parameters, got {len(df)}")
+    n_params = len(_NAMES)
+    if len(df) < n_params + 1:
+        raise ValueError(
+            f"need at least {n_params + 1} agents to fit {n_params} parameters, got {len(df)}"
+        )
     log10_tc = np.log10(df[f"train_flops_{convention}"].to_numpy(float))
     log10_test = log10_test_variable(df, test_axis, convention)
     t, m = model_variables(test_axis, log10_tc, log10_test)
     elo = df["elo"].to_numpy(float)
     lo, hi = _bounds(t, m, elo)
+    weights = elo_weights(df, min_se_elo) if weighted else None
+    w = np.ones_like(elo) if weights is None else weights
 
     def residuals(theta: np.ndarray) -> np.ndarray:
-        return predict_elo(_unpack(theta), t, m) - elo
+        return (predict_elo(_unpack(theta), t, m) - elo) * w
 
+    elo_range = max(np.ptp(elo), 100.0)
     guess = np.array(
         [
             elo.max(),
-            max(np.ptp(elo), 100.0) / max(np.ptp(t), 0.5) / 2.0,
+            elo_range / max(np.ptp(t), 0.5) / 2.0,
             np.quantile(t, 0.1),
             max(np.quantile(t, 0.9) - np.quantile(t, 0.1), 0.1),
             0.3,
-            0.3,
-            max(np.ptp(elo), 100.0) / max(np.ptp(m), 0.5) / 2.0,
+            elo_range / max(np.ptp(m), 0.5) / 2.0,
             np.quantile(m, 0.1),
             max(np.quantile(m, 0.9) - np.quantile(m, 0.1), 0.1),
-            0.3,
             0.3,
         ]
     )
@@ -253,20 +288,23 @@ def fit_scurve(
     starts = [np.clip(guess, lo + 1e-6, hi - 1e-6)]
     for _ in range(max(n_starts - 1, 0)):
         jitter = guess * np.exp(rng.normal(0.0, 0.5, guess.size))
-        jitter[[0, 2, 7]] = guess[[0, 2, 7]] + rng.normal(0.0, 1.0, 3) * [200.0, 1.0, 1.0]
+        jitter[[0, 2, 6]] = guess[[0, 2, 6]] + rng.normal(0.0, 1.0, 3) * [200.0, 1.0, 1.0]
         starts.append(np.clip(jitter, lo + 1e-6, hi - 1e-6))
     if initial is not None:
         p = initial.as_dict()
         theta = [p["E"]]
         for part in ("train", "test"):
             x0 = p[f"x0_{part}"]
-            theta += [p[f"a_{part}"], x0, p[f"x1_{part}"] - x0, p[f"d0_{part}"], p[f"d1_{part}"]]
+            theta += [p[f"a_{part}"], x0, p[f"x1_{part}"] - x0, p[f"d_{part}"]]
         starts.insert(0, np.clip(np.array(theta), lo + 1e-6, hi - 1e-6))
     best = None
     for start in starts:
         sol = least_squares(residuals, start, bounds=(lo, hi), method="trf", x_scale="jac")
         if best is None or sol.cost < best.cost:
             best = sol
+    params = _unpack(best.x)
+    resid_elo = predict_elo(params, t, m) - elo
+    status = fit_status(best, _NAMES, resid_elo, weighted=weights is not None, bounds=(lo, hi))
     fwd = np.log10(df[f"test_flops_{convention}"].to_numpy(float)) - np.log10(
         df["test_nodes"].to_numpy(float)
     )
@@ -275,8 +313,8 @@ def fit_scurve(
     else:
         slope, intercept = 0.0, float(np.mean(fwd))
     return SCurveFit(
-        params=_unpack(best.x),
-        rms_elo=float(np.sqrt(np.mean(best.fun**2))),
+        params=params,
+        rms_elo=status.rms,
         n_agents=len(df),
         policy=policy,
         convention=convention,
@@ -286,6 +324,7 @@ def fit_scurve(
         log10_test_min=0.0 if test_axis == "nodes" else float(log10_test.min()),
         log10_train_range=(float(log10_tc.min()), float(log10_tc.max())),
         log10_test_range=(float(log10_test.min()), float(log10_test.max())),
+        status=status,
     )
 
 
@@ -360,8 +399,10 @@ def fit_policy(
 
 
 def refit(fit: SCurveFit, agents: pd.DataFrame, *, n_starts: int, seed: int) -> SCurveFit:
-    """`fit`'s model fitted again to `agents` (a bootstrap resample), starting from `fit`."""
-    return fit_scurve(
+    """`fit`'s model fitted again to `agents` (a bootstrap resample), starting from `fit`, with
+    the same weighting. Raises RuntimeError when the refit does not converge, so a bootstrap
+    counts it as failed."""
+    out = fit_scurve(
         agents,
         convention=fit.convention,
         test_axis=fit.test_axis,
@@ -369,7 +410,16 @@ def refit(fit: SCurveFit, agents: pd.DataFrame, *, n_starts: int, seed: int) -> 
         n_starts=n_starts,
         seed=seed,
         initial=fit.params,
+        weighted=fit.status is None or fit.status.weighted,
     )
+    if out.status is not None and not out.status.converged:
+        raise RuntimeError(f"S-curve refit did not converge: {out.status.message}")
+    return out
+
+
+def cluster_column(agents: pd.DataFrame, cluster: str | None = "run") -> str | None:
+    """`cluster` if `agents` has that column, else None (resample agents one by one)."""
+    return cluster if cluster is not None and cluster in agents.columns else None
 
 
 def bootstrap_scurve(
@@ -380,11 +430,15 @@ def bootstrap_scurve(
     seed: int = 0,
     n_starts: int = 2,
     ci_level: float = 0.95,
+    cluster: str | None = "run",
 ) -> BootstrapResult:
-    """Bootstrap over agents of every S-curve parameter and the residual RMS of `fit`.
+    """Bootstrap of every S-curve parameter and the residual RMS of `fit`.
 
-    Each resample of `agents` (the policy's rows that `fit` was fitted to) is refitted from
-    `fit` plus `n_starts − 1` random starts.
+    Resamples whole runs by default (`cluster="run"`: all agents of a run, its snapshots and
+    node variants, are drawn together, since they share a network and a training history);
+    `cluster=None` resamples agents. Each resample of `agents` (the rows `fit` was fitted to) is
+    refitted from `fit` plus `n_starts − 1` random starts; refits that raise or do not converge
+    count as failed (`BootstrapResult.n_failed`).
     """
 
     def stat(d: pd.DataFrame) -> dict[str, float]:
@@ -397,5 +451,6 @@ def bootstrap_scurve(
         n_resamples=n_resamples,
         seed=seed,
         ci_level=ci_level,
+        cluster=cluster_column(agents, cluster),
         estimates={**fit.params.as_dict(), "rms_elo": fit.rms_elo},
     )
