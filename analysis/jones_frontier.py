@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from analysis.bootstrap import BootstrapResult, bootstrap
+from analysis.bootstrap import BootstrapResult, FitStatus, bootstrap, fit_status
 
 __all__ = [
     "FrontierFit",
@@ -49,6 +49,7 @@ class FrontierFit:
     rms_elo: float  # root mean square residual over the fitted points
     n_points: int
     board_sizes: tuple[int, ...]
+    status: FitStatus | None = None  # converged, RMS, n, weighting (no bounds: unbounded fit)
 
     def params(self) -> dict[str, float]:
         """The five model parameters by name."""
@@ -103,9 +104,12 @@ def _runs_columns(df: pd.DataFrame, convention: str, test_nodes: int | None) -> 
     else:
         x = np.log10(df[f"train_flops_{convention}"].astype(float))
     run = df["curve_id"] if "curve_id" in df.columns else df["run"]
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {"boardsize": board.astype(int).values, "run": run.values, "x": x.values, "elo": df["elo"]}
     )
+    if "elo_se" in df.columns:
+        out["elo_se"] = df["elo_se"].to_numpy(float)
+    return out
 
 
 def frontier_from_runs(
@@ -126,22 +130,33 @@ def frontier_from_runs(
 
     `df` is either the Elo table (board_size, run, train_flops_<convention>, elo, test_nodes;
     only `test_nodes` agents are used) or the reference run-curve CSV (boardsize, curve_id,
-    log10_train_flops, elo). Returns columns boardsize, log10_train_flops, elo.
+    log10_train_flops, elo). Returns columns boardsize, log10_train_flops, elo, plus elo_se
+    (interpolated the same way, from the run giving the maximum) when `df` has elo_se.
     """
     runs = _runs_columns(df, convention, test_nodes)
     if runs.empty:
         available = sorted(df["test_nodes"].dropna().unique()) if "test_nodes" in df else []
         raise ValueError(f"no agents at test_nodes={test_nodes} (available: {available})")
+    with_se = "elo_se" in runs.columns
     out = []
     for board, g in runs.groupby("boardsize"):
         grid = np.linspace(g["x"].min(), g["x"].max(), grid_points)
-        curves = []
+        curves, ses = [], []
         for _, r in g.sort_values("x").groupby("run"):
             xp, yp = r["x"].to_numpy(), r["elo"].to_numpy(float)
             right = yp[-1] if forward_fill else np.nan
             curves.append(np.interp(grid, xp, yp, left=np.nan, right=right))
-        elo = np.nanmax(np.vstack(curves), axis=0)
-        out.append(pd.DataFrame({"boardsize": board, "log10_train_flops": grid, "elo": elo}))
+            if with_se:
+                sp = r["elo_se"].to_numpy(float)
+                ses.append(np.interp(grid, xp, sp, left=np.nan, right=sp[-1]))
+        stacked = np.vstack(curves)
+        elo = np.nanmax(stacked, axis=0)
+        part = pd.DataFrame({"boardsize": board, "log10_train_flops": grid, "elo": elo})
+        if with_se:
+            filled = np.where(np.isnan(stacked), -np.inf, stacked)
+            winner = np.argmax(filled, axis=0)
+            part["elo_se"] = np.vstack(ses)[winner, np.arange(grid.size)]
+        out.append(part)
     return pd.concat(out, ignore_index=True)
 
 
@@ -198,6 +213,8 @@ def fit_jones_frontier(
     n_starts: int = 12,
     seed: int = 0,
     initial: FrontierFit | None = None,
+    weighted: bool = True,
+    min_se_elo: float = 10.0,
 ) -> FrontierFit:
     """Least-squares fit of the Jones (2021) changepoint frontier model, jointly over boards.
 
@@ -207,7 +224,10 @@ def fit_jones_frontier(
     cost wins; `initial` (e.g. the full-data fit, when bootstrapping) is one more start. With
     a single board m_b and p_b are not identifiable and are fixed at 0.
 
-    `frontier_df` has columns boardsize, log10_train_flops, elo (e.g. `frontier_from_runs`).
+    `frontier_df` has columns boardsize, log10_train_flops, elo (e.g. `frontier_from_runs`) and
+    optionally elo_se: with `weighted` (default) residuals are divided by max(elo_se,
+    `min_se_elo`) (weighted least squares); Jones's published frontier has no se and is fitted
+    unweighted. `status` reports convergence, RMS (unweighted, Elo) and n.
     """
     d = frontier_df.dropna(subset=["log10_train_flops", "elo"])
     x = d["log10_train_flops"].to_numpy(float)
@@ -217,11 +237,17 @@ def fit_jones_frontier(
         raise ValueError(f"need at least 5 frontier points, got {len(elo)}")
     one_board = len(np.unique(b)) < 2
     free = np.array([0, 2, 4]) if one_board else np.arange(5)
+    use_se = weighted and "elo_se" in d.columns and np.isfinite(d["elo_se"].to_numpy(float)).any()
+    if use_se:
+        se = d["elo_se"].to_numpy(float)
+        w = 1.0 / np.maximum(np.where(np.isfinite(se), se, min_se_elo), min_se_elo)
+    else:
+        w = np.ones_like(elo)
 
     def residuals(free_theta: np.ndarray) -> np.ndarray:
         theta = np.zeros(5)
         theta[free] = free_theta
-        return _model(theta, x, b) - elo
+        return (_model(theta, x, b) - elo) * w
 
     rng = np.random.default_rng(seed)
     base = _alternate(_segmented_init(x, b, elo), x, b, elo)
@@ -237,12 +263,14 @@ def fit_jones_frontier(
             best = sol
     theta = np.zeros(5)
     theta[free] = best.x
-    rms = float(np.sqrt(np.mean(residuals(best.x) ** 2)))
+    names = [PARAM_NAMES[k] for k in free]
+    status = fit_status(best, names, _model(theta, x, b) - elo, weighted=use_se)
     return FrontierFit(
         *map(float, theta),
-        rms_elo=rms,
+        rms_elo=status.rms,
         n_points=len(elo),
         board_sizes=tuple(int(k) for k in np.unique(b)),
+        status=status,
     )
 
 
@@ -264,6 +292,8 @@ def bootstrap_frontier_fit(
         if by == "boards" and d["boardsize"].nunique() < 2:
             raise ValueError("a single board cannot identify m_b and p_b")
         f = fit_jones_frontier(d, n_starts=2, seed=seed, initial=full)
+        if not f.status.converged:
+            raise RuntimeError(f"frontier refit did not converge: {f.status.message}")
         return {
             **f.params(),
             "rms_elo": f.rms_elo,
@@ -316,7 +346,10 @@ def predict_held_out_board(
     def stat(d: pd.DataFrame) -> dict[str, float]:
         if by == "boards" and d["boardsize"].nunique() < 2:
             raise ValueError("a single board cannot identify m_b and p_b")
-        p = predict(fit_jones_frontier(d, n_starts=2, seed=seed, initial=fit), boardsize, x)
+        refit = fit_jones_frontier(d, n_starts=2, seed=seed, initial=fit)
+        if not refit.status.converged:
+            raise RuntimeError(f"frontier refit did not converge: {refit.status.message}")
+        p = predict(refit, boardsize, x)
         return {str(i): v for i, v in enumerate(p)}
 
     kwargs = {"strata": "boardsize"} if by == "points" else {"cluster": "boardsize"}

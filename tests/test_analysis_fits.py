@@ -187,3 +187,41 @@ def test_scurve_bootstrap_is_clustered_by_run(table):
     assert boot.cluster == "run" and boot.n_clusters == table["run"].nunique() == 3
     summary = boot.summary()
     assert summary["n_resamples"] == 4 and summary["cluster"] == "run"
+
+
+def test_jones_frontier_fit_reports_status_and_uses_se():
+    from analysis import jones_frontier as jf
+
+    runs = pd.DataFrame(
+        {
+            "board_size": 5,
+            "run": ["a"] * 3 + ["b"] * 2,
+            "test_nodes": 64,
+            "train_flops_jones": [1e10, 1e11, 1e12, 1e11, 1e13],
+            "elo": [-900.0, -600.0, -300.0, -500.0, -100.0],
+            "elo_se": [50.0, 40.0, 30.0, 45.0, 0.0],
+        }
+    )
+    front = jf.frontier_from_runs(runs, grid_points=4)
+    # The se of the run giving the maximum, interpolated like its Elo (b wins from 1e11 on).
+    np.testing.assert_allclose(front["elo_se"], [50.0, 45.0, 30.0, 0.0])
+    theta = (500.0, 0.0, -5500.0, 0.0, -1500.0)
+    truth = jf.FrontierFit(*theta, rms_elo=0.0, n_points=0, board_sizes=())
+    x = np.linspace(8.0, 13.0, 101)
+    rng = np.random.default_rng(0)
+    se = np.where(x < 10.5, 200.0, 20.0)
+    frontier = pd.DataFrame(
+        {
+            "boardsize": 5,
+            "log10_train_flops": x,
+            "elo": jf.predict(truth, 5, x) + rng.normal(0, 1, x.size) * se,
+            "elo_se": se,
+        }
+    )
+    weighted = jf.fit_jones_frontier(frontier)
+    plain = jf.fit_jones_frontier(frontier, weighted=False)
+    assert weighted.status.converged and weighted.status.weighted
+    assert not plain.status.weighted and weighted.status.at_bounds == ()
+    assert weighted.status.n == 101 and weighted.rms_elo == pytest.approx(weighted.status.rms)
+    # The precise upper half pins the incline better when it is weighted by its small se.
+    assert abs(weighted.m - 500.0) < abs(plain.m - 500.0) + 5.0
