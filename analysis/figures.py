@@ -19,14 +19,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import hydra  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
 
 from analysis import jones_frontier as jf  # noqa: E402
 from analysis import scurve, tradeoffs  # noqa: E402
 from hex_env.files import atomic_write_bytes  # noqa: E402
+from pipeline.config import load, register_configs  # noqa: E402
+from pipeline.layout import Layout  # noqa: E402
 
 __all__ = [
     "FIG13_CONFIGS",
@@ -475,46 +479,36 @@ def write_all(
     return summary
 
 
-def main(argv: list[str] | None = None) -> int:
-    """CLI: ``results_dir=DIR [out_dir=...] [convention=jones] [nodes=64] [board_size=...]
-    [n_resamples=50] [seed=0]``; ``--elo PATH`` or ``elo=PATH`` overrides DIR/elo.parquet."""
-    argv = sys.argv[1:] if argv is None else argv
-    args: dict[str, str] = {}
-    it = iter(argv)
-    for token in it:
-        if token == "--elo":
-            args["elo"] = next(it)
-        elif "=" in token:
-            key, value = token.lstrip("-").split("=", 1)
-            args[key] = value
-        else:
-            print(f"unrecognised argument {token!r}; use key=value", file=sys.stderr)
-            return 2
-    if "results_dir" not in args and "elo" not in args:
-        print("usage: python -m analysis.figures results_dir=DIR [out_dir=DIR]", file=sys.stderr)
-        return 2
-    results = pathlib.Path(args.get("results_dir", "."))
-    elo_path = pathlib.Path(args.get("elo", results / "elo.parquet"))
-    out_dir = pathlib.Path(args.get("out_dir", results / "figures"))
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg: DictConfig) -> None:
+    """Fit everything and draw every figure from `<results_dir>/elo.parquet` (or
+    `figures.elo_table`) into `<results_dir>/figures` (or `figures.out_dir`)."""
+    job = load(cfg)
+    fig = job.figures
+    layout = Layout(job.results_dir)
+    elo_path = pathlib.Path(fig.elo_table or layout.elo)
+    out_dir = pathlib.Path(fig.out_dir or layout.figures)
     if not elo_path.exists():
         print(f"error: no Elo table at {elo_path} (run pipeline.evaluate first)", file=sys.stderr)
-        return 2
+        sys.exit(2)
     try:
         summary = write_all(
             elo_path,
             out_dir,
-            convention=args.get("convention", "jones"),
-            nodes=int(args.get("nodes", 64)),
-            board_size=int(args["board_size"]) if "board_size" in args else None,
-            n_resamples=int(args.get("n_resamples", 50)),
-            seed=int(args.get("seed", 0)),
+            convention=fig.convention,
+            nodes=fig.nodes,
+            board_size=fig.board_size,
+            n_resamples=fig.n_resamples,
+            n_levels=fig.n_levels,
+            seed=fig.seed,
         )
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        sys.exit(2)
     print(f"wrote {len(summary['files'])} files to {out_dir}")
-    return 0
 
+
+register_configs()
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -16,12 +16,16 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
+import hydra
 import numpy as np
 import pandas as pd
+from omegaconf import DictConfig
 from scipy.optimize import least_squares
 
 from analysis.bootstrap import BootstrapResult, FitStatus, bootstrap, fit_status
+from pipeline.config import load, register_configs
 
 __all__ = [
     "FrontierFit",
@@ -378,19 +382,22 @@ def predict_held_out_board(
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """CLI: fit the frontier CSV given as the only argument and print the parameters as JSON."""
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python -m analysis.jones_frontier FRONTIER.csv", file=sys.stderr)
-        return 2
-    fit = fit_jones_frontier(pd.read_csv(argv[0]))
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg: DictConfig) -> None:
+    """Fit the frontier CSV `figures.frontier_csv` and print the parameters as JSON."""
+    job = load(cfg)
+    path = job.figures.frontier_csv
+    if path is None or not Path(path).exists():
+        print(f"error: figures.frontier_csv={path} is not a file", file=sys.stderr)
+        sys.exit(2)
+    fit = fit_jones_frontier(pd.read_csv(path))
     out = asdict(fit)
     out["board_sizes"] = list(fit.board_sizes)
     out["perfect_play_flops_ratio_per_board"] = 10 ** (-fit.m_b / fit.m)
     print(json.dumps(out, indent=2))
-    return 0
 
+
+register_configs()
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -118,7 +118,8 @@ def build_table(size: int) -> np.ndarray:
     return table
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
+    """Per-user cache of solver tables and compiled JAX programs ($HEXSCALE_CACHE)."""
     return Path(os.environ.get("HEXSCALE_CACHE", Path.home() / ".cache" / "hexscale"))
 
 
@@ -126,7 +127,7 @@ def _cache_dir() -> Path:
 def table(size: int) -> np.ndarray:
     """The solved table for `size`, built once per machine and then read from the disk cache."""
     _check_size(size)
-    path = _cache_dir() / f"hex_solver_{size}x{size}.npy"
+    path = cache_dir() / f"hex_solver_{size}x{size}.npy"
     if path.exists():
         cached = np.load(path, allow_pickle=False)
         if cached.shape == (3 ** (size * size),):

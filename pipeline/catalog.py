@@ -15,12 +15,14 @@ import json
 import sys
 from pathlib import Path
 
+import hydra
 import pandas as pd
+from omegaconf import DictConfig
 
-from agents.snapshot import META_FILE
+from agents.snapshot import load_meta
 from pipeline import results
-
-CATALOG_DIR = "catalog"
+from pipeline.config import load, register_configs
+from pipeline.layout import Layout
 
 
 def _flatten(meta: dict) -> dict:
@@ -28,24 +30,23 @@ def _flatten(meta: dict) -> dict:
     return pd.json_normalize(meta, sep=".").iloc[0].to_dict()
 
 
-def snapshot_table(results_dir: Path) -> pd.DataFrame:
+def snapshot_table(layout: Layout) -> pd.DataFrame:
     rows = []
-    for meta_path in sorted(results_dir.glob(f"runs/*/snapshots/*/{META_FILE}")):
-        row = _flatten(json.loads(meta_path.read_text()))
-        row["snapshot_dir"] = str(meta_path.parent)
+    for directory in layout.snapshot_dirs():
+        row = _flatten(load_meta(directory))
+        row["snapshot_dir"] = str(directory)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def run_table(results_dir: Path, snapshots: pd.DataFrame) -> pd.DataFrame:
+def run_table(layout: Layout, snapshots: pd.DataFrame) -> pd.DataFrame:
     rows = []
-    for run_dir in sorted(p.parent for p in results_dir.glob("runs/*/config.yaml")):
-        done = run_dir / "done.json"
-        row = {"run_name": run_dir.name, "status": "done" if done.exists() else "partial"}
-        if done.exists():
-            row.update(json.loads(done.read_text()))
+    for run in layout.run_dirs():
+        row = {"run_name": run.name, "status": "done" if run.done.exists() else "partial"}
+        if run.done.exists():
+            row.update(json.loads(run.done.read_text()))
         if not snapshots.empty:
-            mine = snapshots[snapshots["run_name"] == run_dir.name]
+            mine = snapshots[snapshots["run_name"] == run.name]
             row["snapshots"] = len(mine)
             if not mine.empty:
                 last = mine.sort_values("index").iloc[-1]
@@ -55,38 +56,42 @@ def run_table(results_dir: Path, snapshots: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _concat_boards(results_dir: Path, name: str) -> pd.DataFrame:
-    frames = [pd.read_parquet(p) for p in sorted(results_dir.glob(f"eval/b*/{name}"))]
+def _concat_boards(paths: list[Path]) -> pd.DataFrame:
+    frames = [pd.read_parquet(p) for p in paths if p.exists()]
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def build_catalog(results_dir: str | Path) -> dict[str, pd.DataFrame]:
     """Rebuild the catalog from the per-job files; returns the tables it wrote."""
-    results_dir = Path(results_dir)
-    if not results_dir.is_dir():
-        raise ValueError(f"results_dir {results_dir} does not exist")
-    snapshots = snapshot_table(results_dir)
+    layout = Layout(results_dir)
+    if not layout.root.is_dir():
+        raise ValueError(f"results_dir {layout.root} does not exist")
+    snapshots = snapshot_table(layout)
+    boards = [layout.board(size) for size in layout.evaluated_boards()]
     tables = {
-        "runs": run_table(results_dir, snapshots),
+        "runs": run_table(layout, snapshots),
         "snapshots": snapshots,
-        "matches": _concat_boards(results_dir, "matches.parquet"),
-        "elo": _concat_boards(results_dir, "elo.parquet"),
+        "matches": _concat_boards([b.matches for b in boards]),
+        "elo": _concat_boards([b.elo for b in boards]),
     }
     for name, table in tables.items():
-        results.write_parquet(results_dir / CATALOG_DIR / f"{name}.parquet", table)
+        results.write_parquet(layout.catalog / f"{name}.parquet", table)
     return tables
 
 
-def main(argv: list[str]) -> None:
-    args = dict(a.split("=", 1) for a in argv if "=" in a)
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg: DictConfig) -> None:
+    job = load(cfg)
     try:
-        tables = build_catalog(args.get("results_dir", "outputs"))
+        tables = build_catalog(job.results_dir)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
     print(", ".join(f"{len(t)} {name}" for name, t in tables.items()))
 
 
+register_configs()
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

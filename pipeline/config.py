@@ -1,21 +1,33 @@
-"""Structured configs for the training job: the schema Hydra validates YAML against, one
-`validate` that rejects bad values before any compute, and per-board defaults derived from conf.
+"""The one composed config of every entry point (conf/config.yaml): the schema Hydra validates
+YAML against, `validate`/`validate_eval` that reject bad values before any compute, and
+per-board defaults derived from `pipeline.jones`.
 
 The tree mirrors the code: `board` (hex_env), `model` (agents.network), `search`
-(agents.search.SearchConfig), `train` (pipeline.train).
+(agents.search.SearchConfig), `train` (pipeline.train), `eval` (pipeline.evaluate), `figures`
+(analysis.figures), `sweep` (pipeline.sweep); `results_dir` is the root of `pipeline.layout`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import jax
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from agents.search import SearchConfig
+from hex_env.solver import cache_dir
 from pipeline import jones
+from pipeline.layout import Layout
+from pipeline.progress import quiet_jax_logs
+from pipeline.ratings import ELO_MODELS
 
 
 @dataclasses.dataclass
@@ -50,7 +62,14 @@ class TrainSettings:
         default_factory=lambda: dict(jones.SAMPLE_CAPS)
     )
     checkpoint_every_s: float = 60.0  # wall seconds between full-state checkpoints
-    progress: bool = True  # tqdm progress bar
+    restart_on_corrupt_checkpoint: bool = False  # true: set a damaged checkpoint aside, restart
+    progress: bool = True  # progress bar (plain lines with rate and ETA when not a terminal)
+    progress_interval_s: float | None = (
+        None  # plain lines every …; null: $HEXSCALE_PROGRESS_S or 30
+    )
+    tensorboard: bool = False  # also write metrics as TensorBoard events under <run>/tensorboard
+    wandb: bool = False  # also log to Weights & Biases (pip install 'hexscale[wandb]')
+    wandb_project: str | None = None  # null: "hexscale"; WANDB_MODE=offline works without network
 
 
 @dataclasses.dataclass
@@ -66,23 +85,101 @@ class SweepConfig:
 
     boards: dict[int, GridConfig] = dataclasses.field(default_factory=dict)  # board → grid
     seeds: list[int] = dataclasses.field(default_factory=lambda: [0])
-    eval: str = "default"  # conf/eval/<name>.yaml preset for pipeline.evaluate
 
 
 @dataclasses.dataclass
-class TrainJobConfig:
+class AnchorConfig:
+    perfect: bool = True  # exact solver, where it handles the board (b ≤ 4)
+    eps: list[float] = dataclasses.field(default_factory=lambda: [0.1, 0.3])  # ε-perfect, b ≤ 4
+    random: bool = True  # uniformly random legal moves (ε = 1)
+
+
+@dataclasses.dataclass
+class ActiveConfig:
+    initial_neighbours: int = 2  # start: each agent vs this many neighbours on each side
+    pairs_per_round: int = 64  # unordered pairs played per active round
+    games_per_round: int = 16  # games per chosen pair per round, both colours (even)
+    max_rounds: int = 100  # stop after this many rounds even if the SE target is not met
+
+
+@dataclasses.dataclass
+class BatchConfig:
+    max_games_per_call: int = 4096  # games (pairings × games each) in one compiled call
+    max_pairs_per_call: int = 256  # pairings in one compiled call
+    full_calls: bool = False  # pad every call to the full pairings per call (fewer compiles)
+
+
+@dataclasses.dataclass
+class EvalConfig:
+    """`pipeline.evaluate`: tournaments of one board's snapshots, node variants and anchors."""
+
+    runs: list[str] = dataclasses.field(default_factory=list)  # run names to include; []: all
+    games_per_pair: int = 64  # games per unordered pair, half with each colour (Jones: 1,024)
+    reference_nodes: int = 64  # round-robin node count (Jones: 64 = his train nodes)
+    node_variants: list[int] = dataclasses.field(
+        default_factory=lambda: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+    )  # test node counts of the variants
+    variant_snapshots: str = "all"  # all | last (of each run) | none | comma list "4,20"
+    variant_games_per_pair: int | None = None  # null: games_per_pair
+    greedy: bool = False  # argmax of the search policy instead of sampling from it
+    # test-time search: SearchConfig fields replacing each snapshot's training settings, e.g.
+    # {kind: grill, c: 0.25}; {}: play with the training search (agent ids name any change)
+    search_override: dict[str, Any] = dataclasses.field(default_factory=dict)
+    anchors: AnchorConfig = dataclasses.field(default_factory=AnchorConfig)
+    active: bool = False  # Jones's active pairing instead of the full round robin
+    se_target: float = 50.0  # Elo; active mode stops when every pool rating's SE is below it
+    active_cfg: ActiveConfig = dataclasses.field(default_factory=ActiveConfig)
+    seed: int = 0
+    batch: BatchConfig = dataclasses.field(default_factory=BatchConfig)
+    progress: bool = True  # progress bar / plain progress lines (games done / planned, ETA)
+    progress_interval_s: float | None = (
+        None  # plain lines every …; null: $HEXSCALE_PROGRESS_S or 30
+    )
+    elo: bool = True  # fit, write and print the Elo table at the end
+    elo_model: str = "jones"  # jones (per-pair colour symmetrisation) | colour_advantage
+
+
+@dataclasses.dataclass
+class FiguresConfig:
+    """`analysis.figures` (fits and figures) and `analysis.jones_frontier`."""
+
+    convention: str = "jones"  # FLOP convention of the axes: jones | standard
+    nodes: int = 64  # node count of the frontier policy (the round-robin reference)
+    board_size: int | None = None  # S-curve board; null: the largest evaluated board
+    n_resamples: int = 50  # bootstrap refits for the intervals
+    n_levels: int = 10  # Elo levels of the span table
+    seed: int = 0
+    elo_table: str | None = None  # null: <results_dir>/elo.parquet
+    out_dir: str | None = None  # null: <results_dir>/figures
+    frontier_csv: str | None = None  # analysis.jones_frontier: a frontier CSV to fit
+
+
+@dataclasses.dataclass
+class Config:
+    """The one composed config (conf/config.yaml) every entry point reads."""
+
+    results_dir: str = "outputs"  # runs, evaluation, Elo, catalog, figures and logs (Layout)
     board: BoardConfig = dataclasses.field(default_factory=BoardConfig)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     search: SearchConfig = dataclasses.field(default_factory=SearchConfig)
     train: TrainSettings = dataclasses.field(default_factory=TrainSettings)
-    run_name: str = "???"  # set by conf/train.yaml from the settings; names the run directory
-    output_dir: str = "outputs"  # root of every run, evaluation and figure
-    run_dir: str = "???"  # where this run writes; re-launching the same run resumes it
+    eval: EvalConfig = dataclasses.field(default_factory=EvalConfig)
+    figures: FiguresConfig = dataclasses.field(default_factory=FiguresConfig)
     sweep: SweepConfig = dataclasses.field(default_factory=SweepConfig)
+    run_name: str = "???"  # set by conf/config.yaml from the settings; names the run directory
+    compile_cache: bool = True  # JAX persistent compilation cache (HEXSCALE_CACHE/jax)
+
+
+def _layout_path(name: str, root: str, *args: str) -> str:
+    """`${layout:NAME,ROOT[,ARG]}`: a path from `pipeline.layout.Layout(ROOT)`."""
+    target = getattr(Layout(root), name)
+    return str(target(*args).dir if callable(target) else target)
 
 
 def register_configs() -> None:
-    ConfigStore.instance().store(name="train_schema", node=TrainJobConfig)
+    ConfigStore.instance().store(name="config_schema", node=Config)
+    if not OmegaConf.has_resolver("layout"):
+        OmegaConf.register_new_resolver("layout", _layout_path)
 
 
 def _interpolate(table: dict[int, Any], size: int) -> float | list[float]:
@@ -118,7 +215,7 @@ def savepoint_bounds(train: TrainSettings, size: int) -> tuple[float, float, flo
     return float(low), float(high), float(cap)
 
 
-def validate(cfg: TrainJobConfig | DictConfig) -> None:
+def validate(cfg: Config) -> None:
     """Reject bad values with a one-line ValueError, before anything is compiled or written."""
     checks = [
         (2 <= cfg.board.size <= 19, f"board.size must be in 2..19, got {cfg.board.size}"),
@@ -139,7 +236,7 @@ def validate(cfg: TrainJobConfig | DictConfig) -> None:
     for ok, message in checks:
         if not ok:
             raise ValueError(message)
-    SearchConfig(**cfg.search).validate() if isinstance(cfg, DictConfig) else cfg.search.validate()
+    cfg.search.validate()
     low, high, cap = savepoint_bounds(cfg.train, cfg.board.size)
     if not 0 < low <= high:
         raise ValueError(f"savepoints need 0 < first <= last, got {low:g} and {high:g}")
@@ -147,5 +244,99 @@ def validate(cfg: TrainJobConfig | DictConfig) -> None:
         raise ValueError(f"train.max_samples must be > 0, got {cap:g}")
 
 
-def to_object(cfg: DictConfig) -> TrainJobConfig:
-    return OmegaConf.to_object(cfg)
+def _variant_spec(spec: str) -> None:
+    if spec in ("all", "last", "none"):
+        return
+    try:
+        [int(s) for s in spec.split(",")]
+    except ValueError:
+        raise ValueError(
+            "eval.variant_snapshots must be all, last, none or a comma list of indices, "
+            f"got {spec!r}"
+        ) from None
+
+
+def validate_eval(cfg: Config) -> None:
+    """Checks of the `eval` group (and the board), one-line ValueError, before any game."""
+    ev = cfg.eval
+    checks = [
+        (2 <= cfg.board.size <= 19, f"board.size must be in 2..19, got {cfg.board.size}"),
+        (
+            ev.games_per_pair >= 2 and ev.games_per_pair % 2 == 0,
+            f"eval.games_per_pair must be even and >= 2 (half per colour), got {ev.games_per_pair}",
+        ),
+        (
+            ev.variant_games_per_pair is None
+            or (ev.variant_games_per_pair >= 2 and ev.variant_games_per_pair % 2 == 0),
+            f"eval.variant_games_per_pair must be even and >= 2, got {ev.variant_games_per_pair}",
+        ),
+        (ev.reference_nodes >= 1, f"eval.reference_nodes must be >= 1, got {ev.reference_nodes}"),
+        (
+            all(int(n) >= 1 for n in ev.node_variants),
+            f"eval.node_variants must all be >= 1, got {list(ev.node_variants)}",
+        ),
+        (
+            all(0.0 < e < 1.0 for e in ev.anchors.eps),
+            f"eval.anchors.eps must lie in (0, 1), got {list(ev.anchors.eps)}",
+        ),
+        (ev.se_target > 0, f"eval.se_target must be > 0 Elo, got {ev.se_target}"),
+        (ev.active_cfg.initial_neighbours >= 1, "eval.active_cfg.initial_neighbours must be >= 1"),
+        (ev.active_cfg.pairs_per_round >= 1, "eval.active_cfg.pairs_per_round must be >= 1"),
+        (
+            ev.active_cfg.games_per_round >= 2 and ev.active_cfg.games_per_round % 2 == 0,
+            "eval.active_cfg.games_per_round must be even and >= 2",
+        ),
+        (ev.batch.max_games_per_call >= 1, "eval.batch.max_games_per_call must be >= 1"),
+        (ev.batch.max_pairs_per_call >= 1, "eval.batch.max_pairs_per_call must be >= 1"),
+        (
+            ev.elo_model in ELO_MODELS,
+            f"eval.elo_model must be one of {ELO_MODELS}, got {ev.elo_model!r}",
+        ),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ValueError(message)
+    _variant_spec(ev.variant_snapshots)
+
+
+def check_results_dir(cfg: Config) -> None:
+    """The results directory can be created and written (a one-line ValueError otherwise)."""
+    root = Path(cfg.results_dir)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root):
+            pass
+    except OSError as err:
+        raise ValueError(f"results_dir {root} is not writable: {err.strerror}") from None
+
+
+def enable_compile_cache() -> None:
+    """JAX's persistent compilation cache under `hex_env.solver.cache_dir()/jax`, so reruns and
+    resumed jobs load compiled programs instead of compiling them again."""
+    jax.config.update("jax_compilation_cache_dir", str(cache_dir() / "jax"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+
+
+def load(cfg: DictConfig, *checks: Callable[[Config], None]) -> Config:
+    """The typed, checked config of an entry point; on a bad value print one line and exit 2,
+    before anything is compiled or written."""
+    try:
+        job = to_object(cfg)
+        for check in checks:
+            check(job)
+    except ValueError as err:
+        print(f"config error: {err}", file=sys.stderr)
+        sys.exit(2)
+    quiet_jax_logs()
+    if job.compile_cache:
+        enable_compile_cache()
+    return job
+
+
+def to_object(cfg: DictConfig) -> Config:
+    """The typed config; a bad type or missing key becomes a one-line ValueError."""
+    try:
+        return OmegaConf.to_object(cfg)
+    except OmegaConfBaseException as err:
+        raise ValueError(str(err).splitlines()[0]) from None

@@ -1,35 +1,38 @@
-"""Elo tables from evaluation results: agents' metadata joined with Bradley–Terry ratings.
+"""Elo tables of the evaluation stage: agents' metadata joined with Bradley–Terry ratings.
 
-``python -m analysis.elo_table results_dir=DIR [board_size=S] [suggest=K suggest_nodes=64]
-[quiet=true]`` reads ``DIR/eval/b<S>/{matches,agents}.parquet`` (written by
-``pipeline.evaluate``), fits `pipeline.ratings.fit_elo` per board and writes
+`build` fits `pipeline.ratings.fit_elo` per board from the match and agent files and writes
+(paths: `pipeline.layout`)
 
-- ``DIR/eval/b<S>/elo.parquet``: every agent of the pool (networks, node variants, anchors);
-- ``DIR/elo.parquet``: the network agents of every evaluated board, the table
-  `analysis.figures` reads (columns `ELO_TABLE_COLUMNS`, then elo_model, kind, greedy, games);
-- with ``suggest=K``, ``DIR/eval/b<S>/suggest.json``: the largest rating standard error among the
-  round-robin pool (anchors and networks at ``suggest_nodes``) and Jones's K most informative
-  pairs of that pool to play next (`pipeline.ratings.suggest_pairs`), for active pairing.
+- ``eval/b<S>/elo.parquet``: every agent of the pool (networks, node variants, anchors);
+- ``elo.parquet``: the network agents of every evaluated board, the table `analysis.figures`
+  reads (columns `ELO_TABLE_COLUMNS`, then elo_model, kind, greedy, games);
+
+and `suggest` writes ``eval/b<S>/suggest.json`` for active pairing: the largest rating standard
+error among the round-robin pool (anchors and networks at the reference node count) and Jones's
+K most informative pairs of that pool to play next (`pipeline.ratings.suggest_pairs`).
+``python -m pipeline.elo_table results_dir=DIR`` refits every board with ``eval.elo_model``.
 
 Anchor: where the pool holds the exact solver ("perfect"), ratings are relative to it
 ("perfect=0", hex_experiments.md §5, with ε-perfect players as the informative anchors of §8);
 otherwise the top agent is 0 ("top=0", Jones 2021). Elo model: Jones's colour-symmetrised
-Bradley–Terry fit by default, the shared first-move-advantage model on request (`build`,
-`board_table`, `suggest` take ``model=``; the table records it in ``elo_model``). Files are
-replaced atomically; this module reads result files only and imports nothing from `pipeline`.
+Bradley–Terry fit by default, the shared first-move-advantage model on request (the table
+records it in ``elo_model``). Files are replaced atomically.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import io
-import json
 import sys
 from pathlib import Path
 
+import hydra
 import pandas as pd
+from omegaconf import DictConfig
 
-from hex_env.files import atomic_write_bytes
+from hex_env.files import atomic_write_json
+from pipeline import results
+from pipeline.config import load, register_configs
+from pipeline.layout import Layout
 from pipeline.ratings import EloFit, fit_elo, suggest_pairs
 
 __all__ = ["ELO_TABLE_COLUMNS", "board_table", "build", "main", "suggest"]
@@ -54,22 +57,6 @@ ELO_TABLE_COLUMNS = (
 )
 EXTRA_COLUMNS = ("kind", "greedy", "eps", "games")
 PERFECT = "perfect"
-
-
-def _write_parquet(path: Path, df: pd.DataFrame) -> None:
-    buffer = io.BytesIO()
-    df.to_parquet(buffer, index=False)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def _board_dirs(results_dir: Path, board_size: int | None) -> list[tuple[int, Path]]:
-    if board_size is not None:
-        return [(board_size, results_dir / "eval" / f"b{board_size}")]
-    out = []
-    for d in sorted((results_dir / "eval").glob("b*")):
-        if d.name[1:].isdigit() and (d / "matches.parquet").exists():
-            out.append((int(d.name[1:]), d))
-    return out
 
 
 def board_table(
@@ -126,24 +113,26 @@ def build(
     """Fit and write the Elo table of `board_size` (default: every evaluated board) with Elo
     `model` (`pipeline.ratings.ELO_MODELS`), then refresh the combined
     ``results_dir/elo.parquet``. Returns the fitted boards' full tables."""
-    results_dir = Path(results_dir)
+    layout = Layout(results_dir)
+    evaluated = layout.evaluated_boards()
     tables = []
-    for _, directory in _board_dirs(results_dir, board_size):
-        matches = pd.read_parquet(directory / "matches.parquet")
-        agents = pd.read_parquet(directory / "agents.parquet")
-        table, _ = board_table(matches, agents, model=model)
-        _write_parquet(directory / "elo.parquet", table)
+    for size in evaluated if board_size is None else [board_size]:
+        table, _ = board_table(
+            results.read_matches(results_dir, size), results.read_agents(results_dir, size),
+            model=model,
+        )  # fmt: skip
+        results.write_parquet(layout.board(size).elo, table)
         tables.append(table)
     if not tables:
-        raise ValueError(f"no evaluated boards under {results_dir / 'eval'}")
+        raise ValueError(f"no evaluated boards under {layout.eval}")
     combined = [
-        _network_only(pd.read_parquet(d / "elo.parquet"))
-        for _, d in _board_dirs(results_dir, None)
-        if (d / "elo.parquet").exists()
+        _network_only(pd.read_parquet(layout.board(size).elo))
+        for size in layout.evaluated_boards()
+        if layout.board(size).elo.exists()
     ]
     combined = [t for t in combined if not t.empty]
     if combined:
-        _write_parquet(results_dir / "elo.parquet", pd.concat(combined, ignore_index=True))
+        results.write_parquet(layout.elo, pd.concat(combined, ignore_index=True))
     return pd.concat(tables, ignore_index=True)
 
 
@@ -153,9 +142,8 @@ def suggest(
     """Active pairing step: fit with Elo `model`, then write and return ``{"max_se", "pairs",
     "agents", "elo_model"}`` for the pool of anchors and networks at `nodes` (Jones's rule,
     `pipeline.ratings.suggest_pairs`)."""
-    directory = Path(results_dir) / "eval" / f"b{board_size}"
-    matches = pd.read_parquet(directory / "matches.parquet")
-    agents = pd.read_parquet(directory / "agents.parquet")
+    matches = results.read_matches(results_dir, board_size)
+    agents = results.read_agents(results_dir, board_size)
     table, fit = board_table(matches, agents, model=model)
     pool = table[(table["kind"] != "network") | (table["test_nodes"] == nodes)]
     ids = pool["agent"].tolist()
@@ -169,7 +157,7 @@ def suggest(
         "agents": len(ids),
         "elo_model": fit.model,
     }
-    atomic_write_bytes(directory / "suggest.json", (json.dumps(out, indent=2) + "\n").encode())
+    atomic_write_json(Layout(results_dir).board(board_size).suggest, out)
     return out
 
 
@@ -195,37 +183,20 @@ def print_tables(table: pd.DataFrame) -> None:
         print(_format(part.sort_values("elo", ascending=False)))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """CLI, see the module docstring."""
-    argv = sys.argv[1:] if argv is None else argv
-    args: dict[str, str] = {}
-    for token in argv:
-        if "=" not in token:
-            print(f"unrecognised argument {token!r}; use key=value", file=sys.stderr)
-            return 2
-        key, value = token.lstrip("-").split("=", 1)
-        args[key] = value
-    if "results_dir" not in args:
-        print("usage: python -m analysis.elo_table results_dir=DIR [board_size=S]", file=sys.stderr)
-        return 2
-    board = int(args["board_size"]) if "board_size" in args else None
-    quiet = args.get("quiet", "false").lower() in ("1", "true", "yes")
-    if "suggest" in args:
-        if board is None:
-            print("suggest=K needs board_size=S", file=sys.stderr)
-            return 2
-        out = suggest(
-            args["results_dir"], board, int(args["suggest"]), int(args.get("suggest_nodes", 64))
-        )
-        if not quiet:
-            print(f"max SE {out['max_se']:.1f} Elo, {out['agents']} agents; next {out['pairs']}")
-        return 0
-    table = build(args["results_dir"], board)
-    if not quiet:
-        print_tables(table)
-        print(f"\nwrote {Path(args['results_dir']) / 'elo.parquet'}")
-    return 0
+@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+def main(cfg: DictConfig) -> None:
+    """Refit and print the Elo tables of every evaluated board with `eval.elo_model`."""
+    job = load(cfg)
+    try:
+        table = build(job.results_dir, model=job.eval.elo_model)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    print_tables(table)
+    print(f"\nwrote {Layout(job.results_dir).elo}")
 
+
+register_configs()
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

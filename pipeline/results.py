@@ -1,17 +1,12 @@
-"""Evaluation result files: where they live, their columns, and atomic, locked writes.
+"""Evaluation result files: their columns, and atomic, locked writes (paths: `pipeline.layout`).
 
-Layout under a results directory (hex_experiments.md §5)::
-
-    runs/<run>/snapshots/<NN>/meta.json   training snapshots (written by pipeline.train)
     eval/b<S>/matches.parquet             append-only game results, one row per played batch
     eval/b<S>/agents.parquet              one row per agent ever entered in the b<S> pool
-    eval/b<S>/elo.parquet                 Elo table (written by analysis.elo_table)
     eval/b<S>/.lock                       fcntl lock around every read-modify-write
-    elo.parquet                           Elo tables of every board, concatenated
 
 Every file is written to a temporary sibling and renamed into place, so a reader sees the old or
 the new file, never half of one; concurrent evaluation jobs on one board serialise their
-read-modify-write through `locked(board_dir)`. Parquet only, no pickles.
+read-modify-write through `locked(board directory)`. Parquet only, no pickles.
 """
 
 from __future__ import annotations
@@ -24,7 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from hex_env.files import atomic_write_bytes
+from hex_env.files import CorruptFileError, atomic_write_bytes
+from pipeline.layout import Layout
 
 MATCH_COLUMNS = (
     "board_size",  # b of the b×b board
@@ -67,18 +63,6 @@ _FLOAT_COLUMNS = (
 )
 
 
-def board_dir(results_dir: str | Path, size: int) -> Path:
-    return Path(results_dir) / "eval" / f"b{size}"
-
-
-def matches_path(results_dir: str | Path, size: int) -> Path:
-    return board_dir(results_dir, size) / "matches.parquet"
-
-
-def agents_path(results_dir: str | Path, size: int) -> Path:
-    return board_dir(results_dir, size) / "agents.parquet"
-
-
 @contextlib.contextmanager
 def locked(directory: str | Path) -> Iterator[None]:
     """Exclusive `fcntl.flock` on `directory/.lock` (created if missing) for the block."""
@@ -114,12 +98,25 @@ def normalise_matches(df: pd.DataFrame) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
+def _read_parquet(path: Path, normalise, advice: str) -> pd.DataFrame:
+    """`normalise(pd.read_parquet(path))`; a damaged file raises a one-line `CorruptFileError`."""
+    try:
+        return normalise(pd.read_parquet(path))
+    except (PermissionError, FileNotFoundError):
+        raise
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        reason = reason.split("': ", 1)[-1]  # pyarrow repeats the path first
+        raise CorruptFileError(f"corrupt parquet {path} ({reason[:120]}): {advice}") from None
+
+
 def read_matches(results_dir: str | Path, size: int) -> pd.DataFrame:
     """Every recorded game batch of board `size` (empty frame with the columns if none)."""
-    path = matches_path(results_dir, size)
+    path = Layout(results_dir).board(size).matches
     if not path.exists():
         return empty_matches()
-    return normalise_matches(pd.read_parquet(path))
+    advice = "restore it from a backup, or move it aside to replay every game"
+    return _read_parquet(path, normalise_matches, advice)
 
 
 def append_matches(results_dir: str | Path, size: int, rows: pd.DataFrame) -> None:
@@ -127,10 +124,10 @@ def append_matches(results_dir: str | Path, size: int, rows: pd.DataFrame) -> No
     if rows.empty:
         return
     rows = normalise_matches(rows)
-    with locked(board_dir(results_dir, size)):
+    with locked(Layout(results_dir).board(size).dir):
         old = read_matches(results_dir, size)
         merged = rows if old.empty else pd.concat([old, rows], ignore_index=True)
-        write_parquet(matches_path(results_dir, size), merged)
+        write_parquet(Layout(results_dir).board(size).matches, merged)
 
 
 def games_played(matches: pd.DataFrame) -> dict[tuple[str, str], int]:
@@ -154,20 +151,21 @@ def normalise_agents(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_agents(results_dir: str | Path, size: int) -> pd.DataFrame:
-    path = agents_path(results_dir, size)
+    path = Layout(results_dir).board(size).agents
     if not path.exists():
         return normalise_agents(pd.DataFrame(columns=list(AGENT_COLUMNS)))
-    return normalise_agents(pd.read_parquet(path))
+    advice = "delete it and rerun the evaluation, which records the pool again"
+    return _read_parquet(path, normalise_agents, advice)
 
 
 def merge_agents(results_dir: str | Path, size: int, agents: pd.DataFrame) -> pd.DataFrame:
     """Add `agents` to the board's agents table (new rows win on equal ids) under its lock;
     agents recorded earlier but absent now are kept, so their games stay interpretable."""
     agents = normalise_agents(agents)
-    with locked(board_dir(results_dir, size)):
+    with locked(Layout(results_dir).board(size).dir):
         old = read_agents(results_dir, size)
         kept = old[~old["agent"].isin(agents["agent"])]
         merged = agents if kept.empty else pd.concat([kept, agents], ignore_index=True)
         merged = normalise_agents(merged.sort_values("agent", kind="stable"))
-        write_parquet(agents_path(results_dir, size), merged)
+        write_parquet(Layout(results_dir).board(size).agents, merged)
     return merged

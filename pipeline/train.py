@@ -34,13 +34,20 @@ from agents import network
 from agents.search import make_search_fn
 from agents.snapshot import save_snapshot
 from hex_env.files import atomic_write_bytes, atomic_write_json
-from pipeline.config import TrainJobConfig, register_configs, savepoint_bounds, to_object, validate
+from pipeline.config import (
+    Config,
+    check_results_dir,
+    load,
+    register_configs,
+    savepoint_bounds,
+    validate,
+)
+from pipeline.layout import Layout, RunFiles
+from pipeline.metrics_log import MetricsLogger
+from pipeline.progress import Progress
 
 register_configs()
 
-CHECKPOINT_FILE = "checkpoint.msgpack"
-METRICS_FILE = "metrics.jsonl"
-DONE_FILE = "done.json"
 LEARNER_FORWARD_MULTIPLE = 3  # forward + backward ≈ 3 forward passes per trained sample
 
 
@@ -96,7 +103,7 @@ def random_warmup(envs: he.HexState, key: jax.Array) -> he.HexState:
     return jax.lax.scan(move, envs, (jnp.arange(cells), keys))[0]
 
 
-def make_iteration(cfg: TrainJobConfig, optimizer: optax.GradientTransformation):
+def make_iteration(cfg: Config, optimizer: optax.GradientTransformation):
     """One jitted host call: `rollout_steps` self-play moves in every env, then the learner."""
     size = cfg.board.size
     net = network.HexNet(cfg.model.width, cfg.model.depth)
@@ -153,7 +160,7 @@ def make_iteration(cfg: TrainJobConfig, optimizer: optax.GradientTransformation)
     return iteration
 
 
-def init_carry(cfg: TrainJobConfig, optimizer) -> TrainCarry:
+def init_carry(cfg: Config, optimizer) -> TrainCarry:
     key = jax.random.PRNGKey(cfg.train.seed)
     init_key, warmup_key, key = jax.random.split(key, 3)
     params = network.init_params(init_key, cfg.board.size, cfg.model.width, cfg.model.depth)
@@ -188,7 +195,7 @@ def code_version() -> str:
         return "unknown"
 
 
-def flops_per_sample(cfg: TrainJobConfig) -> tuple[float, float]:
+def flops_per_sample(cfg: Config) -> tuple[float, float]:
     """(Jones, standard) train FLOPs per self-play sample (spec §4)."""
     size, width, depth = cfg.board.size, cfg.model.width, cfg.model.depth
     jones = cfg.search.nodes * network.forward_flops(size, width, depth, "jones")
@@ -198,21 +205,54 @@ def flops_per_sample(cfg: TrainJobConfig) -> tuple[float, float]:
     return float(jones), float(standard)
 
 
-def _save_checkpoint(run_dir: Path, carry: TrainCarry, counters: Counters) -> None:
+def _save_checkpoint(run: RunFiles, carry: TrainCarry, counters: Counters) -> None:
     state = {
         "carry": serialization.to_state_dict(carry),
         "counters": dataclasses.asdict(counters),
     }
-    atomic_write_bytes(run_dir / CHECKPOINT_FILE, serialization.msgpack_serialize(state))
+    atomic_write_bytes(run.checkpoint, serialization.msgpack_serialize(state))
 
 
-def _load_checkpoint(run_dir: Path, template: TrainCarry) -> tuple[TrainCarry, Counters] | None:
-    path = run_dir / CHECKPOINT_FILE
+def _load_checkpoint(
+    run: RunFiles, template: TrainCarry, *, restart_if_corrupt: bool = False
+) -> tuple[TrainCarry, Counters] | None:
+    """The checkpointed (carry, counters), or None if there is none. An unreadable checkpoint
+    stops the job (exit 2) with one line saying what to do; with `restart_if_corrupt` it is
+    renamed `checkpoint.msgpack.corrupt-<time>` (metrics.jsonl likewise) and None returned,
+    so the run restarts from scratch. Nothing is deleted."""
+    path = run.checkpoint
     if not path.exists():
         return None
-    state = serialization.msgpack_restore(path.read_bytes())
-    carry = serialization.from_state_dict(template, state["carry"])
-    return carry, Counters(**state["counters"])
+    try:
+        state = serialization.msgpack_restore(path.read_bytes())
+        carry = serialization.from_state_dict(template, state["carry"])
+        counters = Counters(**state["counters"])
+        shapes = [np.shape(x) for x in jax.tree.leaves(carry)]
+        if shapes != [np.shape(x) for x in jax.tree.leaves(template)]:
+            raise ValueError("array shapes differ from this run's config")
+    except Exception as err:  # msgpack/flax raise ValueError, KeyError, TypeError, ...
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:100]
+        if "incomplete input" in reason:
+            reason = "truncated msgpack"
+        if not restart_if_corrupt:
+            print(
+                f"unreadable checkpoint {path} ({reason}): move it aside (mv {path} "
+                f"{path}.corrupt) and rerun to restart this run from scratch, or rerun with "
+                "train.restart_on_corrupt_checkpoint=true to do that automatically",
+                file=sys.stderr,
+            )
+            raise SystemExit(2) from None
+        suffix = f".corrupt-{time.strftime('%Y%m%d-%H%M%S')}"
+        path.rename(path.with_name(path.name + suffix))
+        if run.metrics.exists():
+            run.metrics.rename(run.metrics.with_name(run.metrics.name + suffix))
+        print(
+            f"unreadable checkpoint {path} ({reason}): renamed it (and metrics.jsonl) with "
+            f"suffix {suffix}; restarting {run.dir} from scratch",
+            file=sys.stderr,
+        )
+        return None
+    return carry, counters
 
 
 def _truncate_metrics(path: Path, last_iteration: int) -> None:
@@ -227,11 +267,11 @@ def _truncate_metrics(path: Path, last_iteration: int) -> None:
     atomic_write_bytes(path, "".join(line + "\n" for line in keep).encode())
 
 
-def _remove_stale_temporaries(run_dir: Path) -> None:
+def _remove_stale_temporaries(run: RunFiles) -> None:
     """Temporary files a killed attempt left mid-write (the real files are intact)."""
-    for path in run_dir.rglob(".*.tmp"):
+    for path in run.dir.rglob(".*.tmp"):
         path.unlink(missing_ok=True)
-    for path in (run_dir / "snapshots").glob(".*"):
+    for path in run.snapshots.glob(".*"):
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -261,19 +301,18 @@ class _Preemption:
         sys.exit(128 + self.signum)
 
 
-def run(cfg: TrainJobConfig) -> dict:
+def run(cfg: Config) -> dict:
     """Train until the last savepoint or the sample cap; returns the run summary (done.json)."""
     validate(cfg)
-    run_dir = Path(cfg.run_dir)
-    if (run_dir / DONE_FILE).exists():
-        summary = json.loads((run_dir / DONE_FILE).read_text())
+    run = Layout(cfg.results_dir).run(cfg.run_name)
+    run_dir = run.dir
+    if run.done.exists():
+        summary = json.loads(run.done.read_text())
         print(f"{run_dir}: already finished ({summary['snapshots']} snapshots)")
         return summary
     run_dir.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(run_dir)
-    atomic_write_bytes(
-        run_dir / "config.yaml", OmegaConf.to_yaml(OmegaConf.structured(cfg)).encode()
-    )
+    _remove_stale_temporaries(run)
+    atomic_write_bytes(run.config, OmegaConf.to_yaml(OmegaConf.structured(cfg)).encode())
 
     low, high, sample_cap = savepoint_bounds(cfg.train, cfg.board.size)
     savepoints = np.geomspace(low, high, cfg.train.n_snapshots)
@@ -283,12 +322,14 @@ def run(cfg: TrainJobConfig) -> dict:
     iteration = make_iteration(cfg, optimizer)
 
     carry = init_carry(cfg, optimizer)
-    restored = _load_checkpoint(run_dir, carry)
+    restored = _load_checkpoint(
+        run, carry, restart_if_corrupt=cfg.train.restart_on_corrupt_checkpoint
+    )
     counters = Counters()
     if restored is not None:
         carry, counters = restored
-        _truncate_metrics(run_dir / METRICS_FILE, counters.iteration)
         print(f"resuming {run_dir} at iteration {counters.iteration}, {counters.samples:,} samples")
+    _truncate_metrics(run.metrics, counters.iteration)  # rows past the checkpoint (or all)
 
     code = code_version()
     meta_base = {
@@ -324,19 +365,27 @@ def run(cfg: TrainJobConfig) -> dict:
             wall_s=counters.wall_s,
             capped=capped,
         )
-        save_snapshot(run_dir / "snapshots" / f"{index:02d}", carry.params, meta)
+        save_snapshot(run.snapshot(index), carry.params, meta)
 
+    metrics_sinks = MetricsLogger(
+        run_dir,
+        tensorboard=cfg.train.tensorboard,
+        wandb=cfg.train.wandb,
+        wandb_project=cfg.train.wandb_project,
+        run_name=cfg.run_name,
+        config=dataclasses.asdict(cfg),
+        resume_step=counters.iteration,
+    )
     preemption = _Preemption()
     progress = None
     if cfg.train.progress:
-        from tqdm import tqdm
-
-        progress = tqdm(
+        progress = Progress(
             total=float(high), initial=min(counters.train_flops_jones, high), unit="FLOP",
-            unit_scale=True, desc=cfg.run_name, dynamic_ncols=True,
+            unit_scale=True, desc=cfg.run_name,
+            interval_s=cfg.train.progress_interval_s,
         )  # fmt: skip
     last_checkpoint = time.monotonic()
-    metrics_file = (run_dir / METRICS_FILE).open("a")
+    metrics_file = run.metrics.open("a")
     try:
         while counters.next_snapshot < len(savepoints) and counters.samples < sample_cap:
             start = time.perf_counter()
@@ -366,6 +415,7 @@ def run(cfg: TrainJobConfig) -> dict:
             del row["next_snapshot"]
             metrics_file.write(json.dumps(row) + "\n")
             metrics_file.flush()
+            metrics_sinks.log(counters.iteration, row)
 
             crossed = int(np.searchsorted(savepoints, counters.train_flops_jones, side="right"))
             if crossed > counters.next_snapshot:
@@ -375,7 +425,6 @@ def run(cfg: TrainJobConfig) -> dict:
                 snapshot(counters.next_snapshot, capped=True)
                 counters.next_snapshot += 1
             if progress is not None:
-                progress.update(min(counters.train_flops_jones, high) - progress.n)
                 progress.set_postfix(
                     samples_per_s=f"{rates['samples_per_s']:.3g}",
                     evals_per_s=f"{rates['node_evals_per_s']:.3g}",
@@ -383,9 +432,10 @@ def run(cfg: TrainJobConfig) -> dict:
                     snap=counters.next_snapshot,
                     refresh=False,
                 )
+                progress.update(min(counters.train_flops_jones, high) - progress.n)
             now = time.monotonic()
             if preemption.signum or now - last_checkpoint >= cfg.train.checkpoint_every_s:
-                _save_checkpoint(run_dir, carry, counters)
+                _save_checkpoint(run, carry, counters)
                 last_checkpoint = now
                 if preemption.signum:
                     name = signal.Signals(preemption.signum).name
@@ -394,31 +444,26 @@ def run(cfg: TrainJobConfig) -> dict:
     finally:
         preemption.restore()
         metrics_file.close()
+        metrics_sinks.close()
         if progress is not None:
             progress.close()
 
-    _save_checkpoint(run_dir, carry, counters)
+    _save_checkpoint(run, carry, counters)
     summary = {
         "run_name": cfg.run_name,
-        "snapshots": len(list((run_dir / "snapshots").glob("[0-9]*"))),
+        "snapshots": len(list(run.snapshots.glob("[0-9]*"))),
         **dataclasses.asdict(counters),
         "code_version": code,
     }
-    atomic_write_json(run_dir / DONE_FILE, summary)
+    atomic_write_json(run.done, summary)
     return summary
 
 
 @hydra.main(
-    version_base="1.3", config_path=str(Path(__file__).parents[1] / "conf"), config_name="train"
+    version_base="1.3", config_path=str(Path(__file__).parents[1] / "conf"), config_name="config"
 )
 def main(cfg: DictConfig) -> None:
-    try:
-        job = to_object(cfg)
-        validate(job)
-    except ValueError as err:
-        print(f"config error: {err}", file=sys.stderr)
-        sys.exit(2)
-    summary = run(job)
+    summary = run(load(cfg, validate, check_results_dir))
     print(json.dumps(summary))
 
 

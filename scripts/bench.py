@@ -49,7 +49,7 @@ import optax
 import hex_env as he
 from agents.network import HexNet, forward_flops
 from agents.search import SearchConfig, make_recurrent_fn, make_root_fn, make_search_fn
-from pipeline.config import BoardConfig, ModelConfig, TrainJobConfig, TrainSettings
+from pipeline.config import BoardConfig, ModelConfig, Config, TrainSettings
 from pipeline.train import flops_per_sample, init_carry, make_iteration
 
 NAIVE_PATH = Path(__file__).resolve().parents[2] / "shared" / "baselines" / "naive_selfplay.py"
@@ -196,13 +196,12 @@ def bench_train(grid, kinds, rollout_steps, repeats, emit):
     for size, width, depth, batch, nodes in grid:
         runners, cfgs = {}, {}
         for kind in kinds:
-            cfg = TrainJobConfig(
+            cfg = Config(
                 board=BoardConfig(size=size),
                 model=ModelConfig(width=width, depth=depth),
                 search=SearchConfig(kind=kind, nodes=nodes),
                 train=TrainSettings(n_envs=batch, batch_size=batch, rollout_steps=rollout_steps),
                 run_name="bench",
-                run_dir="unused",
             )
             optimizer = optax.adam(cfg.train.lr)
             iteration = make_iteration(cfg, optimizer)

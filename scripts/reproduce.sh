@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# One-command reproduction: set up .venv/, then run the pipeline for a preset (smoke | paper).
+# One-command reproduction: set up .venv/, then run the pipeline for a preset of conf/experiment/
+# (smoke | cpu | paper | tiny); extra arguments are config overrides, e.g. hydra/launcher=local.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=${1:-smoke}
-case "$preset" in smoke|paper) ;; *) echo "usage: scripts/reproduce.sh smoke|paper" >&2; exit 2;; esac
+if [ ! -f "conf/experiment/$preset.yaml" ]; then
+  echo "usage: scripts/reproduce.sh {$(ls conf/experiment | sed 's/\.yaml$//' | paste -sd'|')} [overrides]" >&2
+  exit 2
+fi
+shift || true
 bash scripts/setup.sh
-.venv/bin/python -m pipeline.reproduce "$preset"
+exec .venv/bin/python -m pipeline.reproduce "+experiment=$preset" "$@"

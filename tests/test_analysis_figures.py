@@ -5,6 +5,7 @@ import json
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from conftest import run_module
 from matplotlib.figure import Figure
 
 from analysis import figures, scurve, tradeoffs
@@ -72,7 +73,11 @@ def test_cli_writes_every_figure_and_summary(table, tmp_path):
     results.mkdir()
     table.to_parquet(results / "elo.parquet")
     out = tmp_path / "figs"
-    assert figures.main([f"results_dir={results}", f"out_dir={out}", "n_resamples=2"]) == 0
+    result = run_module(
+        "analysis.figures", f"results_dir={results}", f"figures.out_dir={out}",
+        "figures.n_resamples=2",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
     for name in FIGURE_NAMES:
         for ext in ("png", "pdf"):
             path = out / f"{name}.{ext}"
@@ -87,5 +92,9 @@ def test_cli_writes_every_figure_and_summary(table, tmp_path):
     assert "Efficient spans" in (out / "summary.md").read_text()
 
 
-def test_cli_rejects_positional_arguments():
-    assert figures.main(["somewhere"]) == 2
+def test_cli_refuses_a_missing_elo_table_in_one_line(tmp_path):
+    result = run_module("analysis.figures", f"results_dir={tmp_path}")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: no Elo table at {tmp_path / 'elo.parquet'} (run pipeline.evaluate first)"
+    ]

@@ -6,6 +6,7 @@ import pathlib
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import run_module
 
 from analysis import jones_frontier as jf
 
@@ -32,9 +33,10 @@ def test_fit_reproduces_published_parameters():
 
 
 @needs_frontier
-def test_cli_prints_json(capsys):
-    assert jf.main([str(FRONTIER_CSV)]) == 0
-    out = json.loads(capsys.readouterr().out)
+def test_cli_prints_json():
+    result = run_module("analysis.jones_frontier", f"figures.frontier_csv={FRONTIER_CSV}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = json.loads(result.stdout)
     assert out["m"] == pytest.approx(PUBLISHED["m"], rel=0.03)
     assert set(jf.PARAM_NAMES) <= set(out)
 

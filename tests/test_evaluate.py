@@ -1,74 +1,52 @@
-"""Tests of pipeline.evaluate (tournaments), pipeline.results (files) and analysis.elo_table.
+"""Tests of pipeline.evaluate (tournaments), pool, match engine, results files and Elo tables.
 
 Fast tests use randomly initialised 3×3 snapshots: with the env as the search model, even a
 random network gets stronger with more nodes (the tree sees exact wins), so node variants must
 rise in Elo there too. The slow test trains a small run and checks the same on trained agents.
 """
 
-import dataclasses
 import fcntl
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import jax
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import compose_config, fake_snapshot, run_module
 
-from agents.network import forward_flops, init_params, param_count
+from agents.network import forward_flops
 from agents.players import eps_perfect_player
-from agents.search import SearchConfig
-from agents.snapshot import save_snapshot
 from pipeline import elo_table, results
 from pipeline import evaluate as ev
+from pipeline.config import AnchorConfig, BatchConfig, Config, validate_eval
+from pipeline.layout import Layout
+from pipeline.match_engine import Batch, MatchEngine, make_batches
+from pipeline.pool import AgentSpec, anchor_agents, build_pool, discover_snapshots, missing_games
 
-REPO = Path(__file__).resolve().parents[1]
 RUN = "b3-w4-d1-test"
 SIZE, WIDTH, DEPTH = 3, 4, 1
+BASE = (
+    "board.size=3",
+    "eval.games_per_pair=64",
+    "eval.reference_nodes=1",  # no search: compiles fast; the variant searches
+    "eval.node_variants=[16]",
+    "eval.variant_snapshots=last",
+    "eval.variant_games_per_pair=512",
+    "eval.anchors.eps=[0.3]",
+    "eval.progress=false",
+    "eval.batch.max_games_per_call=1024",
+    "eval.batch.max_pairs_per_call=16",
+)
 
 
-def _snapshot(root: Path, index: int, *, run: str = RUN, seed: int | None = None) -> None:
-    """A randomly initialised snapshot with the meta.json fields pipeline.train writes."""
-    params = init_params(jax.random.PRNGKey(index if seed is None else seed), SIZE, WIDTH, DEPTH)
-    flops = 1e8 * 2**index
-    meta = {
-        "run_name": run,
-        "board_size": SIZE,
-        "width": WIDTH,
-        "depth": DEPTH,
-        "params": param_count(SIZE, WIDTH, DEPTH),
-        "forward_flops_jones": forward_flops(SIZE, WIDTH, DEPTH, "jones"),
-        "forward_flops_standard": forward_flops(SIZE, WIDTH, DEPTH, "standard"),
-        "search": dataclasses.asdict(SearchConfig(nodes=4)),
-        "index": index,
-        "samples": 1000 * index,
-        "train_flops_jones": flops,
-        "train_flops_standard": 2 * flops,
-        "wall_s": 1.0,
-        "seed": 0,
-        "code_version": "test",
-        "capped": False,
-    }
-    save_snapshot(root / "runs" / run / "snapshots" / f"{index:02d}", params, meta)
+def _snapshot(root: Path, index: int, **kwargs) -> None:
+    fake_snapshot(root, index, run=kwargs.pop("run", RUN), **kwargs)
 
 
-def _config(root: Path, **overrides) -> ev.EvalJobConfig:
-    cfg = ev.EvalJobConfig(
-        results_dir=str(root),
-        board=ev.EvalBoardConfig(size=SIZE),
-        games_per_pair=64,
-        reference_nodes=1,  # no search: compiles fast; the variant searches
-        node_variants=[16],
-        variant_snapshots="last",
-        variant_games_per_pair=512,
-        anchors=ev.AnchorConfig(perfect=True, eps=[0.3], random=True),
-        progress=False,
-        batch=ev.BatchConfig(max_games_per_call=1024, max_pairs_per_call=16),
-    )
-    return dataclasses.replace(cfg, **overrides)
+def _config(root: Path, *overrides: str) -> Config:
+    return compose_config(*BASE, f"results_dir={root}", *overrides)
 
 
 @pytest.fixture(scope="module")
@@ -89,15 +67,15 @@ def test_eps_perfect_anchors_bracket_the_solver(evaluated):
     """Through the match engine (after the fixture, to reuse its compiled shapes): a perfect
     black never loses; a perfect white beats an ε-perfect black when it strays, more often
     for larger ε."""
-    anchors = {a.agent: a for a in ev.anchor_agents(SIZE, ev.AnchorConfig(eps=[0.1, 0.6]))}
-    batch = ev.Batch(
+    anchors = {a.agent: a for a in anchor_agents(SIZE, AnchorConfig(eps=[0.1, 0.6]))}
+    batch = Batch(
         black=[anchors["perfect"], anchors["eps-perfect-0.1"], anchors["eps-perfect-0.6"]],
         white=[anchors["random"], anchors["perfect"], anchors["perfect"]],
         games=[32, 32, 32],
         games_per_pairing=32,
-        pairs_on_device=8,  # the shape of the fixture's anchor-vs-anchor games
+        pairs_on_device=16,  # the shape of the fixture's anchor-vs-anchor games
     )
-    black_wins = ev.MatchEngine(SIZE).play(batch, jax.random.PRNGKey(0))
+    black_wins = MatchEngine(SIZE).play(batch, jax.random.PRNGKey(0))
     assert black_wins[0] == 32 and 32 > black_wins[1] > black_wins[2]
     with pytest.raises(ValueError, match="only eps=1"):
         eps_perfect_player(5, 0.5)
@@ -105,16 +83,16 @@ def test_eps_perfect_anchors_bracket_the_solver(evaluated):
 
 def test_plan_is_target_minus_played_and_batches_cover_it():
     targets = {("a", "b"): 10, ("b", "a"): 10, ("a", "c"): 3}
-    assert ev.missing_games(targets, {("a", "b"): 10, ("a", "c"): 1}) == {
+    assert missing_games(targets, {("a", "b"): 10, ("a", "c"): 1}) == {
         ("b", "a"): 10,
         ("a", "c"): 2,
     }
     agents = {
-        "a": ev.AgentSpec("a", "random", 3, eps=1.0),
-        "b": ev.AgentSpec("b", "perfect", 3, eps=0.0),
-        "c": ev.AgentSpec("c", "eps_perfect", 3, eps=0.5),
+        "a": AgentSpec("a", "random", 3, eps=1.0),
+        "b": AgentSpec("b", "perfect", 3, eps=0.0),
+        "c": AgentSpec("c", "eps_perfect", 3, eps=0.5),
     }
-    batches = ev.make_batches(targets, agents, ev.BatchConfig(max_games_per_call=16))
+    batches = make_batches(targets, agents, BatchConfig(max_games_per_call=16))
     covered: dict = {}
     for batch in batches:
         assert len(batch.games) * batch.games_per_pairing <= 16
@@ -126,7 +104,7 @@ def test_plan_is_target_minus_played_and_batches_cover_it():
 
 def test_round_robin_writes_matches_agents_and_elo(evaluated):
     root, summary = evaluated
-    matches = pd.read_parquet(results.matches_path(root, SIZE))
+    matches = pd.read_parquet(Layout(root).board(SIZE).matches)
     assert tuple(matches.columns) == results.MATCH_COLUMNS
     assert (matches["games"] == matches["black_wins"] + matches["white_wins"]).all()
     played = _played(root)
@@ -139,7 +117,7 @@ def test_round_robin_writes_matches_agents_and_elo(evaluated):
     perfect_black = matches[matches["black"] == "perfect"]
     assert (perfect_black["white_wins"] == 0).all()  # no swap: a perfect black never loses
 
-    agents = pd.read_parquet(results.agents_path(root, SIZE))
+    agents = pd.read_parquet(Layout(root).board(SIZE).agents)
     assert set(agents["agent"]) == set(pool) | set(family)
     net = agents.set_index("agent").loc[f"{RUN}/02@16"]
     assert net["kind"] == "network" and net["test_nodes"] == 16 and net["snapshot"] == 2
@@ -148,7 +126,7 @@ def test_round_robin_writes_matches_agents_and_elo(evaluated):
     assert set(agents["kind"]) == {"network", "perfect", "eps_perfect", "random"}
 
     table = elo_table.build(root, SIZE)
-    board = pd.read_parquet(results.board_dir(root, SIZE) / "elo.parquet")
+    board = pd.read_parquet(Layout(root).board(SIZE).elo)
     assert list(board.columns[: len(elo_table.ELO_TABLE_COLUMNS)]) == list(
         elo_table.ELO_TABLE_COLUMNS
     )
@@ -166,7 +144,7 @@ def test_node_variants_rise_with_node_count(evaluated):
     slow test checks 1 < 8 < 64 on a trained run)."""
     root, _ = evaluated
     elo_table.build(root, SIZE)
-    ratings = pd.read_parquet(results.board_dir(root, SIZE) / "elo.parquet").set_index("agent")
+    ratings = pd.read_parquet(Layout(root).board(SIZE).elo).set_index("agent")
     low, high = (ratings.loc[f"{RUN}/02@{n}"] for n in (1, 16))
     assert high["elo"] - low["elo"] > 2 * np.hypot(low["elo_se"], high["elo_se"])
     assert high["elo"] > ratings.loc[f"{RUN}/01@1", "elo"]
@@ -218,35 +196,28 @@ def test_writes_are_atomic_locked_and_parquet(tmp_path, monkeypatch):
 
 
 def test_validate_rejects_bad_values_before_compute(tmp_path):
-    with pytest.raises(ev.EvalConfigError, match="games_per_pair must be even"):
-        ev.validate(_config(tmp_path, games_per_pair=3))
-    with pytest.raises(ev.EvalConfigError, match="variant_snapshots"):
-        ev.validate(_config(tmp_path, variant_snapshots="first"))
-    with pytest.raises(ev.EvalConfigError, match="no board-3 snapshots"):
+    with pytest.raises(ValueError, match="games_per_pair must be even"):
+        validate_eval(_config(tmp_path, "eval.games_per_pair=3"))
+    with pytest.raises(ValueError, match="variant_snapshots"):
+        validate_eval(_config(tmp_path, "eval.variant_snapshots=first"))
+    with pytest.raises(ValueError, match="no board-3 snapshots"):
         ev.evaluate(_config(tmp_path))
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, JAX_PLATFORMS="cpu")
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline.evaluate", *args],
-        cwd=REPO, capture_output=True, text=True, env=env, timeout=300,
-    )  # fmt: skip
+def _cli(*args: str):
+    return run_module("pipeline.evaluate", *args)
 
 
 def test_hydra_entry_point(evaluated, tmp_path):
-    bad = _cli(f"results_dir={tmp_path}", "board.size=3", "games_per_pair=3")
+    bad = _cli(f"results_dir={tmp_path}", "board.size=3", "eval.games_per_pair=3")
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines() == [
-        "config error: games_per_pair must be even and >= 2 (half per colour), got 3"
+        "config error: eval.games_per_pair must be even and >= 2 (half per colour), got 3"
     ]
     root = tmp_path / "results"
     shutil.copytree(evaluated[0], root)
     # everything is played already: the CLI plans nothing, then fits and prints the Elo table
-    ok = _cli(
-        f"results_dir={root}", "board.size=3", "games_per_pair=64", "reference_nodes=1",
-        "node_variants=[16]", "variant_snapshots=last", "anchors.eps=[0.3]",
-    )  # fmt: skip
+    ok = _cli(*BASE, f"results_dir={root}")
     assert ok.returncode == 0, ok.stderr
     assert "played 0 games" in ok.stdout
     assert "Elo table, board 3x3 (perfect=0; 7 agents)" in ok.stdout
@@ -258,21 +229,23 @@ def test_active_pairing_plays_suggested_pairs(tmp_path):
         _snapshot(tmp_path, index)
     cfg = _config(
         tmp_path,
-        active=True,
-        variant_snapshots="none",
-        anchors=ev.AnchorConfig(perfect=True, eps=[], random=False),
-        se_target=1.0,  # unreachable: stops after max_rounds
-        batch=ev.BatchConfig(max_games_per_call=1024, max_pairs_per_call=16, full_calls=True),
-        active_cfg=ev.ActiveConfig(
-            initial_neighbours=1, pairs_per_round=3, games_per_round=64, max_rounds=1
-        ),  # 32 games per colour, the fixture's compiled shapes
+        "eval.active=true",
+        "eval.variant_snapshots=none",
+        "eval.anchors.eps=[]",
+        "eval.anchors.random=false",
+        "eval.se_target=1.0",  # unreachable: stops after max_rounds
+        "eval.batch.full_calls=true",
+        "eval.active_cfg.initial_neighbours=1",
+        "eval.active_cfg.pairs_per_round=3",
+        "eval.active_cfg.games_per_round=64",  # 32 games per colour, the fixture's shapes
+        "eval.active_cfg.max_rounds=1",
     )
     summary = ev.evaluate(cfg)
     played = _played(tmp_path)
     ring = 5 * 2 * 32  # five agents on a ring, both colours, games_per_round / 2 each
     assert summary["active_rounds"] == 1 and summary["max_se"] > 1.0
     assert sum(played.values()) == ring + 3 * 2 * 32
-    suggestion = (results.board_dir(tmp_path, SIZE) / "suggest.json").read_text()
+    suggestion = (Layout(tmp_path).board(SIZE).suggest).read_text()
     assert '"pairs"' in suggestion
 
 
@@ -280,25 +253,24 @@ def test_active_pairing_plays_suggested_pairs(tmp_path):
 def test_trained_agent_node_variants_rise(tmp_path):
     """A small trained 3×3 run (about a minute on CPU): its last snapshot gains Elo with
     node count (1 < 8 < 64), as on Jones's curves."""
-    from pipeline.config import TrainJobConfig
     from pipeline.train import run
 
-    cfg = TrainJobConfig(run_name="b3-w16-d2-grill64-seed0", output_dir=str(tmp_path))
-    cfg.run_dir = str(tmp_path / "runs" / cfg.run_name)
-    cfg.train.min_flops, cfg.train.max_flops, cfg.train.n_snapshots = 1e8, 3e9, 2
-    cfg.train.progress = False
+    cfg = compose_config(
+        f"results_dir={tmp_path}", "model.width=16", "model.depth=2", "search.nodes=64",
+        "train.min_flops=1e8", "train.max_flops=3e9", "train.n_snapshots=2", "train.progress=false",
+    )  # fmt: skip
     run(cfg)
     job = _config(
         tmp_path,
-        reference_nodes=64,
-        node_variants=[1, 8],
-        games_per_pair=64,
-        variant_games_per_pair=256,
-        batch=ev.BatchConfig(),
+        "eval.reference_nodes=64",
+        "eval.node_variants=[1,8]",
+        "eval.variant_games_per_pair=256",
+        "eval.batch.max_games_per_call=4096",
+        "eval.batch.max_pairs_per_call=256",
     )
     ev.evaluate(job)
     elo_table.build(tmp_path, SIZE)
-    ratings = pd.read_parquet(results.board_dir(tmp_path, SIZE) / "elo.parquet").set_index("agent")
+    ratings = pd.read_parquet(Layout(tmp_path).board(SIZE).elo).set_index("agent")
     last = max(int(a.split("/")[1][:2]) for a in ratings.index if a.startswith(cfg.run_name))
     elo = [ratings.loc[f"{cfg.run_name}/{last:02d}@{n}", "elo"] for n in (1, 8, 64)]
     assert elo[0] < elo[1] < elo[2]
@@ -307,12 +279,14 @@ def test_trained_agent_node_variants_rise(tmp_path):
 def test_pool_ids_variants_and_argmax_switch(tmp_path):
     for index in (4, 7):
         _snapshot(tmp_path, index)
-    snapshots = ev.discover_snapshots(tmp_path, SIZE)
-    cfg = _config(tmp_path, greedy=True, variant_snapshots="7", node_variants=[1, 2])
-    pool = ev.build_pool(cfg, snapshots)
+    snapshots = discover_snapshots(tmp_path, SIZE)
+    cfg = _config(
+        tmp_path, "eval.greedy=true", "eval.variant_snapshots='7'", "eval.node_variants=[1,2]"
+    )
+    pool = build_pool(cfg, snapshots)
     assert pool.reference[:2] == [f"{RUN}/04@1/argmax", f"{RUN}/07@1/argmax"]
     assert {a for a in pool.agents if a.startswith(f"{RUN}/07@2")} == {f"{RUN}/07@2/argmax"}
     assert not any(a.startswith(f"{RUN}/04@2") for a in pool.agents)
-    sampled = ev.build_pool(_config(tmp_path), snapshots).agents[f"{RUN}/04@1"]
+    sampled = build_pool(_config(tmp_path), snapshots).agents[f"{RUN}/04@1"]
     assert sampled.class_key != pool.agents[f"{RUN}/04@1/argmax"].class_key
-    assert ev.discover_snapshots(tmp_path, 4) == []
+    assert discover_snapshots(tmp_path, 4) == []

@@ -18,8 +18,8 @@ FIGURES = ("fig3_elo_vs_compute", "fig4_contours", "fig5_spans", "fig13_span_cro
 
 def _reproduce(preset: str, output_dir: Path, **kwargs) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "pipeline.reproduce", preset, f"output_dir={output_dir}",
-         "train.progress=false"],
+        [sys.executable, "-m", "pipeline.reproduce", f"+experiment={preset}",
+         f"results_dir={output_dir}", "train.progress=false"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True, **kwargs,
     )  # fmt: skip
@@ -60,10 +60,10 @@ def test_tiny_reproduction_draws_every_figure_and_reruns_idempotently(tmp_path):
 
 def test_unknown_preset_is_refused():
     result = subprocess.run(
-        [sys.executable, "-m", "pipeline.reproduce", "huge"], cwd=REPO, capture_output=True,
-        text=True, timeout=120,
+        ["bash", "scripts/reproduce.sh", "huge"], cwd=REPO, capture_output=True, text=True,
+        timeout=120,
     )  # fmt: skip
-    assert result.returncode == 2 and "usage" in result.stderr
+    assert result.returncode == 2 and "usage" in result.stderr and "smoke" in result.stderr
 
 
 @pytest.mark.slow

@@ -1,72 +1,74 @@
 """Presets compose, sweeps launch through Hydra launchers, results land in the catalog."""
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
+from conftest import CONF_DIR, TINY_TRAIN, compose_config, run_module
 from hydra import compose, initialize_config_dir
 
 from pipeline.catalog import build_catalog
-from pipeline.config import register_configs, to_object, validate
-from pipeline.sweep import CONF_DIR, train_commands
-
-REPO = Path(__file__).resolve().parents[1]
-TINY = [
-    "model.depth=1",
-    "search.nodes=4",
-    "train.n_envs=16",
-    "train.batch_size=16",
-    "train.rollout_steps=4",
-    "train.min_flops=1e3",
-    "train.n_snapshots=3",
-    "train.progress=false",
-]
-
-
-def _compose(*overrides):
-    register_configs()
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        return compose("train", overrides=[*overrides, "run_name=x", "run_dir=x"])
+from pipeline.config import register_configs, validate, validate_eval
+from pipeline.layout import Layout
+from pipeline.sweep import check_grid, train_commands
 
 
 @pytest.mark.parametrize(
     "experiment", sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
 )
 def test_every_experiment_preset_composes_and_validates(experiment):
-    cfg = to_object(_compose(f"+experiment={experiment}"))
+    register_configs()
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        raw = compose("config", overrides=[f"+experiment={experiment}"])
+    cfg = compose_config(f"+experiment={experiment}")
     validate(cfg)
+    validate_eval(cfg)
+    check_grid(raw)
     assert cfg.sweep.boards
-    commands = train_commands([f"+experiment={experiment}"])
+    assert cfg.eval.reference_nodes == cfg.search.nodes  # one home: interpolated
+    assert cfg.figures.nodes == cfg.eval.reference_nodes
+    commands = train_commands(raw, [f"+experiment={experiment}"])
     assert len(commands) == len(cfg.sweep.boards)
     assert all("--multirun" in c for c in commands)
 
 
-@pytest.mark.parametrize("group", ["search", "train"])
+@pytest.mark.parametrize("group", ["search", "train", "eval", "figures"])
 def test_every_group_option_composes(group):
     for option in sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml")):
-        validate(to_object(_compose(f"{group}={option}")))
+        cfg = compose_config(f"{group}={option}")
+        validate(cfg)
+        validate_eval(cfg)
+
+
+def test_layout_resolver_matches_the_layout_object(tmp_path):
+    register_configs()
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        raw = compose("config", overrides=[f"results_dir={tmp_path}"], return_hydra_config=True)
+    assert raw.hydra.sweep.dir.startswith(str(Layout(tmp_path).logs))
 
 
 def test_new_board_sizes_are_config_values(tmp_path):
     """Unlisted board sizes get extrapolated savepoints, train and evaluate with no code change."""
     for size in (10, 13):
-        cfg = to_object(_compose(f"board.size={size}"))
-        validate(cfg)
-    result = subprocess.run(
-        [sys.executable, "-m", "pipeline.train", *TINY, "board.size=10", "model.width=4",
-         "train.max_flops=1e4", f"output_dir={tmp_path}"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        validate(compose_config(f"board.size={size}"))
+    result = run_module(
+        "pipeline.train",
+        *TINY_TRAIN,
+        "board.size=10",
+        "model.width=4",
+        "train.max_flops=1e4",
+        f"results_dir={tmp_path}",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     snapshots = list((tmp_path / "runs").glob("b10-*/snapshots/*/meta.json"))
     assert snapshots
-    result = subprocess.run(
-        [sys.executable, "-m", "pipeline.evaluate", f"results_dir={tmp_path}", "board.size=10",
-         "games_per_pair=2", "reference_nodes=2", "node_variants=[1]", "progress=false"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    result = run_module(
+        "pipeline.evaluate",
+        f"results_dir={tmp_path}",
+        "board.size=10",
+        "eval.games_per_pair=2",
+        "eval.reference_nodes=2",
+        "eval.node_variants=[1]",
+        "eval.progress=false",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     elo = pd.read_parquet(tmp_path / "eval" / "b10" / "elo.parquet")
     assert len(elo) == len(snapshots) * 2 + 1  # reference and 1-node variant of each, random
@@ -74,12 +76,17 @@ def test_new_board_sizes_are_config_values(tmp_path):
 
 
 def test_submitit_local_multirun_lands_in_the_catalog(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "pipeline.train", "--multirun", *TINY, "board.size=2",
-         "model.width=2,4,8", "train.max_flops=1e5", "hydra/launcher=local",
-         f"output_dir={tmp_path}"],
-        cwd=REPO, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    result = run_module(
+        "pipeline.train",
+        "--multirun",
+        *TINY_TRAIN,
+        "board.size=2",
+        "model.width=2,4,8",
+        "train.max_flops=1e5",
+        "hydra/launcher=local",
+        f"results_dir={tmp_path}",
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     tables = build_catalog(tmp_path)
     runs = tables["runs"]

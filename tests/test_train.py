@@ -1,7 +1,6 @@
 """The training job: targets, a tiny end-to-end run, resume after SIGKILL/SIGTERM, config errors."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -11,10 +10,11 @@ from pathlib import Path
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from omegaconf import OmegaConf
+from conftest import compose_config, run_module
 
 from agents.snapshot import load_meta
-from pipeline.config import TrainJobConfig
+from pipeline.config import Config
+from pipeline.layout import Layout
 from pipeline.train import run, value_targets
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,13 +33,12 @@ TINY = [
 ]
 
 
-def _config(tmp_path, *overrides) -> TrainJobConfig:
-    base = OmegaConf.structured(TrainJobConfig)
-    cfg = OmegaConf.merge(
-        base,
-        OmegaConf.from_dotlist([*TINY, *overrides, "run_name=tiny", f"run_dir={tmp_path}/run"]),
-    )
-    return OmegaConf.to_object(cfg)
+def _config(tmp_path, *overrides) -> Config:
+    return compose_config(*TINY, *overrides, "run_name=tiny", f"results_dir={tmp_path}")
+
+
+def _run_dir(root: Path) -> Path:
+    return Layout(root).run("tiny").dir
 
 
 def test_value_targets_alternate_sign_and_stop_at_game_ends():
@@ -52,7 +51,7 @@ def test_value_targets_alternate_sign_and_stop_at_game_ends():
 
 def test_tiny_run_writes_snapshots_with_provenance(tmp_path):
     summary = run(_config(tmp_path))
-    run_dir = tmp_path / "run"
+    run_dir = _run_dir(tmp_path)
     snapshots = sorted((run_dir / "snapshots").iterdir())
     assert summary["snapshots"] == len(snapshots) >= 3
     assert snapshots[-1].name == "05"
@@ -72,10 +71,10 @@ def test_tiny_run_writes_snapshots_with_provenance(tmp_path):
     assert run(_config(tmp_path))["iteration"] == summary["iteration"]
 
 
-def _launch(run_dir: Path, *extra: str) -> subprocess.Popen:
+def _launch(root: Path, *extra: str) -> subprocess.Popen:
     args = [*TINY, "train.max_flops=4e7", "train.checkpoint_every_s=0", *extra]
     return subprocess.Popen(
-        [sys.executable, "-m", "pipeline.train", *args, f"run_dir={run_dir}", "run_name=tiny"],
+        [sys.executable, "-m", "pipeline.train", *args, f"results_dir={root}", "run_name=tiny"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -83,8 +82,8 @@ def _launch(run_dir: Path, *extra: str) -> subprocess.Popen:
     )
 
 
-def _wait_for_iterations(run_dir: Path, n: int, proc: subprocess.Popen, timeout_s=240):
-    metrics = run_dir / "metrics.jsonl"
+def _wait_for_iterations(root: Path, n: int, proc: subprocess.Popen, timeout_s=240):
+    metrics = Layout(root).run("tiny").metrics
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if metrics.exists() and len(metrics.read_text().splitlines()) >= n:
@@ -94,20 +93,20 @@ def _wait_for_iterations(run_dir: Path, n: int, proc: subprocess.Popen, timeout_
     raise TimeoutError("training made no progress")
 
 
-def _schedule(run_dir: Path):
+def _schedule(root: Path):
     return [
         (s.name, load_meta(s)["samples"], load_meta(s)["train_flops_jones"])
-        for s in sorted((run_dir / "snapshots").iterdir())
+        for s in sorted(Layout(root).run("tiny").snapshots.iterdir())
     ]
 
 
 @pytest.fixture(scope="module")
 def reference_schedule(tmp_path_factory):
     """Snapshot schedule of the uninterrupted run (shared by both interruption tests)."""
-    run_dir = tmp_path_factory.mktemp("reference") / "run"
-    reference = _launch(run_dir)
+    root = tmp_path_factory.mktemp("reference")
+    reference = _launch(root)
     assert reference.wait(timeout=300) == 0, reference.stdout.read()
-    return _schedule(run_dir)
+    return _schedule(root)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
@@ -118,13 +117,13 @@ def test_interrupted_run_resumes_to_the_same_schedule(tmp_path, sig, reference_s
     proc.send_signal(sig)
     code = proc.wait(timeout=60)
     assert code == (-9 if sig == signal.SIGKILL else 143)
-    assert (tmp_path / "interrupted" / "checkpoint.msgpack").exists()
-    assert not (tmp_path / "interrupted" / "done.json").exists()
+    files = Layout(tmp_path / "interrupted").run("tiny")
+    assert files.checkpoint.exists() and not files.done.exists()
     resumed = _launch(tmp_path / "interrupted")
     out = resumed.communicate(timeout=300)[0]
     assert resumed.returncode == 0 and "resuming" in out, out
     assert _schedule(tmp_path / "interrupted") == reference_schedule
-    leftovers = [p.name for p in (tmp_path / "interrupted").rglob(".*") if p.is_file()]
+    leftovers = [p.name for p in files.dir.rglob(".*") if p.is_file()]
     assert not leftovers
 
 
@@ -139,19 +138,11 @@ def test_interrupted_run_resumes_to_the_same_schedule(tmp_path, sig, reference_s
     ],
 )
 def test_config_errors_are_one_line_before_any_compute(tmp_path, override, message):
-    result = subprocess.run(
-        [sys.executable, "-m", "pipeline.train", *TINY, override, f"output_dir={tmp_path}"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "JAX_PLATFORMS": "cpu"},
-    )
+    result = run_module("pipeline.train", *TINY, override, f"results_dir={tmp_path}", timeout=120)
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0], result.stderr
-    written = {p.name for p in tmp_path.rglob("*") if p.is_file() and ".hydra" not in p.parts}
-    assert not written & {"checkpoint.msgpack", "metrics.jsonl", "meta.json", "config.yaml"}
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]  # nothing written
 
 
 def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_files(tmp_path, monkeypatch, capsys):
@@ -176,7 +167,7 @@ def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_files(tmp_path, m
     cfg = _config(tmp_path, "train.checkpoint_every_s=0")
     with pytest.raises(FloatingPointError, match="non-finite loss at iteration 6"):
         run(cfg)
-    run_dir = tmp_path / "run"
+    run_dir = _run_dir(tmp_path)
     assert not (run_dir / "done.json").exists()
     rows = (run_dir / "metrics.jsonl").read_text().splitlines()
     assert len(rows) == 5  # the bad iteration is not recorded

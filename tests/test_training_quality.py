@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 def _train(tmp_path, *overrides) -> Path:
     result = subprocess.run(
         [sys.executable, "-m", "pipeline.train", *overrides, "train.progress=false",
-         f"output_dir={tmp_path}"],
+         f"results_dir={tmp_path}"],
         cwd=REPO, capture_output=True, text=True, timeout=3600,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]

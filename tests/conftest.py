@@ -1,0 +1,94 @@
+"""Shared test helpers: the composed config with overrides, tiny training settings, fake
+snapshots with the meta.json fields `pipeline.train` writes."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import pytest
+from hydra import compose, initialize_config_dir
+
+from agents.network import forward_flops, init_params, param_count
+from agents.search import SearchConfig
+from agents.snapshot import save_snapshot
+from pipeline.config import Config, register_configs, to_object
+from pipeline.layout import Layout
+
+REPO = Path(__file__).resolve().parents[1]
+CONF_DIR = REPO / "conf"
+
+# The smallest training job that still writes snapshots: seconds on CPU.
+TINY_TRAIN = (
+    "model.depth=1",
+    "search.nodes=4",
+    "train.n_envs=16",
+    "train.batch_size=16",
+    "train.rollout_steps=4",
+    "train.min_flops=1e3",
+    "train.n_snapshots=3",
+    "train.progress=false",
+)
+
+
+def compose_config(*overrides: str) -> Config:
+    """conf/config.yaml composed with `overrides`, as every entry point sees it."""
+    register_configs()
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        return to_object(compose("config", overrides=list(overrides)))
+
+
+def run_module(module: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python -m module args…` from the repo root, on CPU, output captured."""
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO, capture_output=True, text=True, env=env, timeout=timeout,
+    )  # fmt: skip
+
+
+def fake_snapshot(
+    root: Path,
+    index: int,
+    *,
+    run: str = "b3-w4-d1-test",
+    size: int = 3,
+    width: int = 4,
+    depth: int = 1,
+    search: SearchConfig | None = None,
+    seed: int | None = None,
+) -> Path:
+    """A randomly initialised snapshot under `root` with the meta.json fields pipeline.train
+    writes; train FLOPs double with the index."""
+    params = init_params(jax.random.PRNGKey(index if seed is None else seed), size, width, depth)
+    flops = 1e8 * 2**index
+    meta = {
+        "run_name": run,
+        "board_size": size,
+        "width": width,
+        "depth": depth,
+        "params": param_count(size, width, depth),
+        "forward_flops_jones": forward_flops(size, width, depth, "jones"),
+        "forward_flops_standard": forward_flops(size, width, depth, "standard"),
+        "search": dataclasses.asdict(search or SearchConfig(nodes=4)),
+        "index": index,
+        "samples": 1000 * index,
+        "train_flops_jones": flops,
+        "train_flops_standard": 2 * flops,
+        "wall_s": 1.0,
+        "seed": 0,
+        "code_version": "test",
+        "capped": False,
+    }
+    directory = Layout(root).run(run).snapshot(index)
+    save_snapshot(directory, params, meta)
+    return directory
+
+
+@pytest.fixture
+def tiny_train() -> tuple[str, ...]:
+    return TINY_TRAIN
