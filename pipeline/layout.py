@@ -3,6 +3,8 @@
     <results_dir>/
       runs/<run>/                      one training run (pipeline.train)
         config.yaml  checkpoint.msgpack  metrics.jsonl  done.json  tensorboard/
+        heartbeat.json                 time and iteration, rewritten while training runs
+        error.json                     the last failure's error line (removed by a success)
         snapshots/<NN>/{params.msgpack,meta.json}
       eval/b<S>/                       one board's evaluation (pipeline.evaluate)
         matches.parquet  agents.parquet  elo.parquet  suggest.json  .lock
@@ -49,6 +51,14 @@ class RunFiles:
     @property
     def done(self) -> Path:
         return self.dir / "done.json"
+
+    @property
+    def heartbeat(self) -> Path:
+        return self.dir / "heartbeat.json"
+
+    @property
+    def error(self) -> Path:
+        return self.dir / "error.json"
 
     @property
     def tensorboard(self) -> Path:

@@ -13,11 +13,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 from typing import NamedTuple
 
@@ -275,6 +278,49 @@ def _remove_stale_temporaries(run: RunFiles) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+HEARTBEAT_EVERY_S = 10.0  # wall seconds between heartbeat.json rewrites (read by pipeline.status)
+
+
+def write_heartbeat(run: RunFiles, counters: Counters) -> float:
+    """Atomically (re)write `<run>/heartbeat.json`: {time (Unix s), iteration, samples, host,
+    pid}; returns the monotonic time of the write."""
+    beat = {
+        "time": time.time(),
+        "iteration": counters.iteration,
+        "samples": counters.samples,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+    }
+    atomic_write_json(run.heartbeat, beat)
+    return time.monotonic()
+
+
+def error_line(err: BaseException) -> str:
+    """`Type: first line of the message`, at most 500 characters (what `pipeline.status` shows)."""
+    if isinstance(err, SystemExit) and not isinstance(err.code, str):
+        return f"SystemExit: exit status {err.code}"
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    return (f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__)[:500]
+
+
+def write_error(run: RunFiles, err: BaseException) -> None:
+    """Atomically write `<run>/error.json`: {time, error (the error line), type, host, pid,
+    traceback}, if the run directory exists; never raises over the original failure."""
+    record = {
+        "time": time.time(),
+        "error": error_line(err),
+        "type": type(err).__name__,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "traceback": "".join(traceback.format_exception(err))[-20_000:],
+    }
+    try:
+        if run.dir.is_dir():
+            atomic_write_json(run.error, record)
+    except OSError as problem:
+        print(f"warning: could not write {run.error}: {problem}", file=sys.stderr)
+
+
 class _Preemption:
     """SIGTERM (preemption) and SIGUSR2 (submitit's warning before a SLURM time limit) set a
     flag; the loop checkpoints at the next iteration boundary and then `finish`es: the handler
@@ -302,7 +348,24 @@ class _Preemption:
 
 
 def run(cfg: Config) -> dict:
-    """Train until the last savepoint or the sample cap; returns the run summary (done.json)."""
+    """Train until the last savepoint or the sample cap; returns the run summary (done.json).
+    A failure writes `<run>/error.json` (`write_error`) and re-raises; a later success removes
+    it. Preemption exits (128 + signal, submitit's -1) and Ctrl-C are not failures."""
+    files = Layout(cfg.results_dir).run(cfg.run_name)
+    try:
+        summary = _train(cfg)
+    except Exception as err:
+        write_error(files, err)
+        raise
+    except SystemExit as err:
+        if isinstance(err.code, str) or (isinstance(err.code, int) and 0 < err.code < 128):
+            write_error(files, err)
+        raise
+    files.error.unlink(missing_ok=True)
+    return summary
+
+
+def _train(cfg: Config) -> dict:
     validate(cfg)
     run = Layout(cfg.results_dir).run(cfg.run_name)
     run_dir = run.dir
@@ -385,6 +448,7 @@ def run(cfg: Config) -> dict:
             interval_s=cfg.train.progress_interval_s,
         )  # fmt: skip
     last_checkpoint = time.monotonic()
+    last_heartbeat = write_heartbeat(run, counters)
     metrics_file = run.metrics.open("a")
     try:
         while counters.next_snapshot < len(savepoints) and counters.samples < sample_cap:
@@ -416,6 +480,8 @@ def run(cfg: Config) -> dict:
             metrics_file.write(json.dumps(row) + "\n")
             metrics_file.flush()
             metrics_sinks.log(counters.iteration, row)
+            if time.monotonic() - last_heartbeat >= HEARTBEAT_EVERY_S:
+                last_heartbeat = write_heartbeat(run, counters)
 
             crossed = int(np.searchsorted(savepoints, counters.train_flops_jones, side="right"))
             if crossed > counters.next_snapshot:
@@ -449,6 +515,7 @@ def run(cfg: Config) -> dict:
             progress.close()
 
     _save_checkpoint(run, carry, counters)
+    write_heartbeat(run, counters)
     summary = {
         "run_name": cfg.run_name,
         "snapshots": len(list(run.snapshots.glob("[0-9]*"))),
