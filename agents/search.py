@@ -453,6 +453,16 @@ def _grill_node_policy(tree: mctx.Tree, node_index, cfg: SearchConfig) -> jax.Ar
     )
 
 
+def regularised_select(cfg: SearchConfig):
+    """The jones/grill action selection, at the root and inside the tree: one action sampled from
+    π̄ at the node (`(key, tree, node, depth=None) -> action`, unbatched tree)."""
+
+    def select(key, tree, node, depth=None):
+        return _categorical(key, jnp.log(_grill_node_policy(tree, node, cfg) + 1e-30))
+
+    return select
+
+
 def _categorical(key: jax.Array, logits: jax.Array) -> jax.Array:
     """`jax.random.categorical(key, logits)` (argmax of Gumbel noise + logits), with the noisy
     scores computed before the argmax: fused into XLA CPU's argmax reduction, the logs ran one
@@ -525,9 +535,7 @@ def make_search_fn(apply_fn: ApplyFn, cfg: SearchConfig, size: int, *, capacity:
         if static_zero or tree_nodes == 1:
             policy = prior
         elif cfg.kind in REGULARISED_KINDS:
-            select = lambda k, tree, node, depth=None: _categorical(
-                k, jnp.log(_grill_node_policy(tree, node, cfg) + 1e-30)
-            )
+            select = regularised_select(cfg)
             tree = _run_search(
                 params,
                 search_key,

@@ -161,9 +161,7 @@ def test_batched_search_loop_builds_the_same_tree_as_mctx(kind):
     n_sims, depth = 24, 16
     if kind in ("jones", "grill"):
         cfg = SearchConfig(kind=kind, c=0.5)
-        select = lambda k, tree, node, depth=None: search_lib._categorical(
-            k, jnp.log(search_lib._grill_node_policy(tree, node, cfg) + 1e-30)
-        )
+        select = search_lib.regularised_select(cfg)
         kwargs = dict(
             root=root,
             recurrent_fn=recurrent_fn,
