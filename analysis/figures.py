@@ -13,6 +13,7 @@ import json
 import math
 import pathlib
 import sys
+import textwrap
 from collections.abc import Sequence
 
 import matplotlib
@@ -34,6 +35,7 @@ from pipeline.layout import Layout  # noqa: E402
 
 __all__ = [
     "FIG13_CONFIGS",
+    "POLICIES",
     "main",
     "plot_fig3",
     "plot_fig4",
@@ -41,16 +43,23 @@ __all__ = [
     "plot_fig13",
     "plot_fig14",
     "plot_jones_frontier",
+    "plot_train_test",
     "write_all",
 ]
 
-# Epoch (2023) Fig. 13 configurations -> scaling policy (scurve.select_policy).
-FIG13_CONFIGS = {
+# S-curve fits reported in the summary: name -> scaling policy (scurve.select_policy). The
+# frontier policy is the main fit (Figures 3, 4, 5, 14); the other two are Figure 13's single
+# configurations.
+POLICIES = {
+    "frontier": "frontier",
     "MCTS only": "fixed_arch",
     "Chinchilla-style": "fixed_nodes",
-    "combined": "frontier",
 }
+# Epoch (2023) Fig. 13 configurations (tradeoffs.fig13_configs): MCTS only, Chinchilla-style,
+# combined (all free: the Pareto frontier over every agent).
+FIG13_CONFIGS = tradeoffs.FIG13_CONFIGS
 _CMAP = "viridis"
+_FAIL_STYLE = {"color": "red", "fontsize": 8, "fontweight": "bold"}
 
 
 def _conv(convention: str) -> str:
@@ -65,11 +74,52 @@ def _ic_label(convention: str) -> str:
     return f"log10 inference compute IC [FLOP per move] ({_conv(convention)})"
 
 
+def _status_note(status) -> str:
+    """'' for a converged fit with nothing at a bound, else the text to print on its figure."""
+    return "" if status is None else status.note()
+
+
+def _write_on(fig: Figure, text: str, *, centre: bool = False) -> None:
+    """Write a failure (or a warning about a fit) on the figure itself, in red: centred for a
+    fit that failed outright, else in a box at the top left of the first panel."""
+    if not text:
+        return
+    wrapped = textwrap.fill(text, 60 if centre else 70)
+    if centre or not fig.axes:
+        fig.text(0.5, 0.5, wrapped, ha="center", va="center", **_FAIL_STYLE)
+        return
+    fig.axes[0].text(
+        0.02, 0.98, wrapped, transform=fig.axes[0].transAxes, ha="left", va="top", zorder=10,
+        bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "red"}, **_FAIL_STYLE,
+    )  # fmt: skip
+
+
+def _failed_figure(title: str, error: str, data: pd.DataFrame | None = None, *, convention="jones"):
+    """A figure for a fit that could not be made: the data if any, and the error written on it."""
+    fig, ax = plt.subplots(figsize=(7, 5), constrained_layout=True)
+    if data is not None and len(data):
+        ax.scatter(
+            np.log10(data[f"train_flops_{convention}"]),
+            data["elo"],
+            s=8,
+            c=np.log10(data[f"test_flops_{convention}"]),
+            cmap=_CMAP,
+        )
+        ax.set_xlabel(_tc_label(convention))
+        ax.set_ylabel("Elo (0 = anchor)")
+    else:
+        ax.set_xlabel("(no data)")
+    ax.set_title(title)
+    _write_on(fig, f"FIT FAILED: {error}", centre=True)
+    return fig
+
+
 def plot_fig3(df: pd.DataFrame, fit: scurve.SCurveFit) -> Figure:
     """Epoch (2023) Fig. 3: Elo vs log10 TC and vs log10 IC of the fitted policy's agents.
 
     Points are coloured by the other compute axis; lines are fitted slices (fixed node count
-    in the left panel, fixed TC in the right one).
+    in the left panel, fixed TC in the right one). A fit that did not converge, or has
+    parameters at bounds, says so on the figure.
     """
     conv = fit.convention
     t = np.log10(df[f"train_flops_{conv}"].to_numpy(float))
@@ -105,17 +155,21 @@ def plot_fig3(df: pd.DataFrame, fit: scurve.SCurveFit) -> Figure:
         ax_i.plot(i_line, y, color=color, lw=1.2, label=f"fit, TC = 1e{t_k:.1f}")
     ax_i.set_xlabel(_ic_label(conv))
     ax_i.set_ylabel("Elo (0 = anchor)")
-    ax_i.set_title("Elo vs inference compute")
+    ax_i.set_title("Elo vs inference compute (up to the largest measured node count)")
     ax_i.legend(fontsize=7, loc="lower right")
+    weighting = "SE-weighted" if fit.status is not None and fit.status.weighted else "unweighted"
     fig.suptitle(
-        f"Epoch Fig. 3 — S-curve fit on the {fit.policy!r} policy (RMS {fit.rms_elo:.0f} Elo)"
+        f"Epoch Fig. 3 — S-curve fit on the {fit.policy!r} policy ({fit.n_agents} agents, "
+        f"RMS {fit.rms_elo:.0f} Elo, {weighting})"
     )
+    _write_on(fig, _status_note(fit.status))
     return fig
 
 
 def plot_fig4(df: pd.DataFrame, fit: scurve.SCurveFit, *, n_grid: int = 241) -> Figure:
     """Epoch (2023) Fig. 4: fitted Elo contours on the (log10 TC, log10 IC) plane with the
-    region below one MCTS node masked and the empirical agents overlaid, coloured by Elo."""
+    region below one MCTS node and above the largest measured node count masked, and the
+    empirical agents overlaid, coloured by Elo."""
     conv = fit.convention
     t = np.log10(df[f"train_flops_{conv}"].to_numpy(float))
     i = np.log10(df[f"test_flops_{conv}"].to_numpy(float))
@@ -143,43 +197,61 @@ def plot_fig4(df: pd.DataFrame, fit: scurve.SCurveFit, *, n_grid: int = 241) -> 
     fig.colorbar(filled, ax=ax, label="Elo (fit; points: measured)")
     ax.set_xlabel(_tc_label(conv))
     ax.set_ylabel(_ic_label(conv))
-    mask_note = "< 1 node" if fit.test_axis == "nodes" else "< smallest network"
+    mask_note = (
+        "< 1 node or > largest measured node count"
+        if fit.test_axis == "nodes"
+        else "outside the measured networks"
+    )
     ax.text(
-        0.98, 0.02, f"grey: infeasible ({mask_note})", transform=ax.transAxes,
+        0.98, 0.02, f"grey: infeasible or unmeasured ({mask_note})", transform=ax.transAxes,
         ha="right", va="bottom", fontsize=8,
     )  # fmt: skip
     ax.set_title(f"Epoch Fig. 4 — fitted Elo contours, {fit.policy!r} policy")
+    _write_on(fig, _status_note(fit.status))
     return fig
 
 
-def plot_fig5(spans: pd.DataFrame) -> Figure:
+def plot_fig5(spans: pd.DataFrame, *, note: str = "") -> Figure:
     """Epoch (2023) Fig. 5: span_train and span_inf (OOM) against the Elo level.
 
     `spans` has columns level_elo, span_train_oom, span_inf_oom and optionally the bootstrap
-    bands span_train_lo/hi, span_inf_lo/hi.
+    bands span_train_lo/hi, span_inf_lo/hi and the edge flags (`edges`); spans cut by an edge
+    of the grid or of the measured node range are drawn hollow. `note` (e.g. a fit that did
+    not converge, or bootstrap intervals withheld) is written on the figure.
     """
     fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    cut = (
+        spans["edges"].fillna("").astype(str).str.len().to_numpy() > 0
+        if "edges" in spans.columns
+        else np.zeros(len(spans), bool)
+    )
     for key, label, color in (
         ("span_train", "train span (OOM of TC)", "C0"),
         ("span_inf", "inference span (OOM of IC)", "C1"),
     ):
-        ax.plot(spans["level_elo"], spans[f"{key}_oom"], "o-", color=color, label=label)
-        if f"{key}_lo" in spans.columns:
-            ax.fill_between(
-                spans["level_elo"], spans[f"{key}_lo"], spans[f"{key}_hi"], color=color, alpha=0.2
-            )
+        x, y = spans["level_elo"].to_numpy(), spans[f"{key}_oom"].to_numpy()
+        ax.plot(x, y, "-", color=color, label=label)
+        ax.plot(x[~cut], y[~cut], "o", color=color)
+        ax.plot(x[cut], y[cut], "o", mfc="none", color=color)
+        if f"{key}_lo" in spans.columns and spans[f"{key}_lo"].notna().any():
+            ax.fill_between(x, spans[f"{key}_lo"], spans[f"{key}_hi"], color=color, alpha=0.2)
+    if cut.any():
+        ax.plot([], [], "o", mfc="none", color="0.3", label="cut by a grid or node-range edge")
     ax.set_xlabel("Elo level P (0 = anchor)")
     ax.set_ylabel("span of efficient exchange [orders of magnitude]")
     ax.set_ylim(bottom=0)
-    ax.legend()
+    ax.legend(fontsize=8)
     ax.set_title("Epoch Fig. 5 — efficient spans (1/6 ≤ r ≤ 6, cut at 1 node); bands: bootstrap")
+    _write_on(fig, note)
     return fig
 
 
-def plot_fig13(result: tradeoffs.Fig13Spans) -> Figure:
+def plot_fig13(result: tradeoffs.Fig13Spans, *, notes: dict[str, str] | None = None) -> Figure:
     """Epoch (2023) Fig. 13: one cross per configuration at its mean (span_train, span_inf)
-    over the shared Elo levels, arms one standard deviation over levels."""
-    fig, ax = plt.subplots(figsize=(6, 5.5), constrained_layout=True)
+    over the shared Elo levels, arms one standard deviation over levels, and a marker at the
+    sum of the "MCTS only" and "Chinchilla-style" means (Epoch: combined ≈ their sum).
+    `notes` maps a configuration to a warning about its fit (written on the figure)."""
+    fig, ax = plt.subplots(figsize=(6.5, 5.8), constrained_layout=True)
     s = result.summary
     for k, (name, row) in enumerate(s.iterrows()):
         ax.errorbar(
@@ -193,16 +265,16 @@ def plot_fig13(result: tradeoffs.Fig13Spans) -> Figure:
             label=name,
         )
     top = np.nanmax(s.filter(like="mean").to_numpy() + s.filter(like="std").fillna(0).to_numpy())
-    if {"MCTS only", "Chinchilla-style"} <= set(s.index):
-        total = s.loc["MCTS only"] + s.loc["Chinchilla-style"]
-        top = max(top, total["span_train_oom_mean"], total["span_inf_oom_mean"])
+    total = result.sum_of_singles
+    if total is not None:
+        top = max(top, total["span_train_oom"], total["span_inf_oom"])
         ax.plot(
-            total["span_train_oom_mean"],
-            total["span_inf_oom_mean"],
-            "x",
+            total["span_train_oom"],
+            total["span_inf_oom"],
+            "X",
             color="k",
-            ms=9,
-            label="MCTS only + Chinchilla-style",
+            ms=10,
+            label="sum: MCTS only + Chinchilla-style",
         )
     top = max(1.0, float(top))
     ax.plot([0, top * 1.1], [0, top * 1.1], ":", color="0.6", lw=1, label="equal spans")
@@ -211,8 +283,20 @@ def plot_fig13(result: tradeoffs.Fig13Spans) -> Figure:
     ax.set_xlabel("span_train [OOM of train compute]")
     ax.set_ylabel("span_inf [OOM of inference compute]")
     lv = result.levels_elo
-    ax.set_title(f"Epoch Fig. 13 — {len(lv)} Elo levels from {lv.min():.0f} to {lv.max():.0f}")
-    ax.legend(fontsize=8)
+    ax.set_title(
+        f"Epoch Fig. 13 — {len(lv)} Elo levels from {lv.min():.0f} to {lv.max():.0f}\n"
+        "MCTS only: one network; Chinchilla: 1 node count; combined: all free",
+        fontsize=10,
+    )
+    ax.legend(fontsize=8, loc="lower right" if notes and any(notes.values()) else "upper left")
+    if "edges" in result.per_level.columns:
+        n_cut = int((result.per_level["edges"].astype(str).str.len() > 0).sum())
+        if n_cut:
+            ax.text(
+                0.02, 0.02, f"{n_cut} of {len(result.per_level)} spans cut by an edge",
+                transform=ax.transAxes, ha="left", va="bottom", fontsize=8,
+            )  # fmt: skip
+    _write_on(fig, "; ".join(f"{k}: {v}" for k, v in (notes or {}).items() if v))
     return fig
 
 
@@ -230,7 +314,7 @@ def plot_fig14(
     best = tradeoffs.pareto_best(grid)
     fig, ax = plt.subplots(figsize=(7.5, 5.8), constrained_layout=True)
     tt, ii = np.meshgrid(grid.log10_train_flops, grid.log10_inference_flops, indexing="ij")
-    levels = np.sort(np.asarray(levels_elo, float))
+    levels = np.unique(np.asarray(levels_elo, float))
     colors = plt.get_cmap(_CMAP)(np.linspace(0.05, 0.9, len(levels)))
     ax.contour(tt, ii, np.ma.masked_invalid(grid.elo), levels=levels, colors=colors, linestyles=":")
     t = grid.log10_train_flops
@@ -241,6 +325,8 @@ def plot_fig14(
         eff = (r >= tradeoffs.R_MIN) & (r <= tradeoffs.R_MAX)
         seg = np.where(np.r_[eff, False] | np.r_[False, eff], front, np.nan)
         ax.plot(t, seg, color=color, lw=3.5, alpha=0.8)
+    if grid.log10_inf_measured_max is not None:
+        ax.plot(t, grid.log10_inf_measured_max, "--", color="0.4", lw=1, label="largest nodes")
     if agents is not None:
         ax.scatter(
             np.log10(agents[f"train_flops_{conv}"]),
@@ -253,6 +339,7 @@ def plot_fig14(
     ax.set_ylabel(_ic_label(conv))
     ax.set_title("Epoch Fig. 14 — dotted: Elo contours; solid: Pareto frontiers; thick: efficient")
     ax.legend(fontsize=7, loc="upper right")
+    _write_on(fig, _status_note(fit.status))
     return fig
 
 
@@ -292,7 +379,61 @@ def plot_jones_frontier(
         fontsize=9,
     )
     ax.legend(title="board", fontsize=8)
+    _write_on(fig, _status_note(fit.status))
     return fig
+
+
+def plot_train_test(
+    fit: tradeoffs.TrainTestFit,
+    agents: pd.DataFrame | None = None,
+    *,
+    note: str = "",
+) -> Figure:
+    """Jones's (2021) train/test plane: per Elo level, the minimum test compute reaching it as
+    train compute grows (solid steps) and the fitted plane log10 test = c + s·log10 train +
+    k·Elo (dashed); the agents faint in the background."""
+    conv = fit.convention
+    fig, ax = plt.subplots(figsize=(7.5, 5.5), constrained_layout=True)
+    if agents is not None:
+        ax.scatter(
+            np.log10(agents[f"train_flops_{conv}"]),
+            np.log10(agents[f"test_flops_{conv}"]),
+            s=4,
+            color="0.75",
+            label="agents",
+            zorder=1,
+        )
+    levels = np.asarray(fit.levels_elo, float)
+    colors = plt.get_cmap(_CMAP)(np.linspace(0.0, 0.9, max(len(levels), 1)))
+    for level, color in zip(levels, colors, strict=True):
+        g = fit.frontier[fit.frontier["level_elo"] == level]
+        x = g["log10_train_flops"].to_numpy()
+        ax.step(
+            x, g["log10_test_flops"], where="post", color=color, lw=1.5, label=f"> {level:.0f} Elo"
+        )
+        ax.plot(x, fit.intercept + fit.slope * x + fit.elo_coef * level, "--", color=color, lw=1)
+    row = fit.coef.loc["log10_train"]
+    ax.set_xlabel(_tc_label(conv) + f", bins of {fit.bin_decades:g} decade")
+    ax.set_ylabel(_ic_label(conv))
+    ax.set_title(
+        f"Jones train/test plane — slope {fit.slope:.2f} [{row['lo']:.2f}, {row['hi']:.2f}]: "
+        f"10× train ≈ {fit.test_reduction_per_10x_train:.0f}× less test compute\n"
+        f"{fit.elo_coef * 100:.2f} decades of test per 100 Elo; n = {fit.n}, "
+        f"RMS {fit.rms_log10:.2f} decades (dashed: OLS fit)",
+        fontsize=9,
+    )
+    ax.legend(fontsize=7, loc="upper right", title="Elo level")
+    _write_on(fig, note or _status_note(fit.status))
+    return fig
+
+
+def _draw(draw, title: str, data: pd.DataFrame | None, convention: str) -> Figure:
+    """`draw()`, or, if drawing raises ValueError, a figure with the error written on it."""
+    try:
+        return draw()
+    except ValueError as err:
+        plt.close("all")
+        return _failed_figure(title, f"cannot draw: {err}", data, convention=convention)
 
 
 def _save(fig: Figure, out_dir: pathlib.Path, name: str) -> list[str]:
@@ -312,6 +453,8 @@ def _finite(x):
         return {k: _finite(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
         return [_finite(v) for v in x]
+    if isinstance(x, bool | np.bool_):
+        return bool(x)
     if isinstance(x, float | np.floating):
         return float(x) if math.isfinite(x) else None
     if isinstance(x, np.integer):
@@ -319,30 +462,83 @@ def _finite(x):
     return x
 
 
+def _fmt(v, spec: str = ".4g") -> str:
+    return "–" if v is None else format(v, spec)
+
+
+def _fit_row(name: str, d: dict) -> str:
+    status = d.get("status") or {}
+    if "error" in d:
+        return f"| {name} | FAILED: {d['error']} | | | | |"
+    bounds = ", ".join(status.get("at_bounds", [])) or "none"
+    conv = "yes" if status.get("converged") else f"**NO** ({status.get('message', '')})"
+    rms = status.get("rms")
+    unit = status.get("rms_unit", "Elo")
+    return (
+        f"| {name} | {conv} | {bounds} | {_fmt(rms, '.3g')} {unit} | {status.get('n', '–')} | "
+        f"{'SE-weighted' if status.get('weighted') else 'unweighted'} |"
+    )
+
+
+def _boot_line(b: dict | None) -> str:
+    if not b:
+        return "no bootstrap."
+    cis = "intervals given" if b.get("ci") else "**no intervals** (more than 10% failed)"
+    unit = f"runs ({b.get('n_clusters')})" if b.get("cluster") else f"rows ({b.get('n_clusters')})"
+    return (
+        f"bootstrap: {b['n_resamples']} resamples of {unit}, {b['n_failed']} failed "
+        f"({_fmt(b.get('failed_fraction'), '.0%')}); {cis}."
+    )
+
+
 def _markdown(summary: dict) -> str:
     lines = ["# hexscale analysis summary", ""]
-    lines += [f"FLOP convention: {summary['convention']}; board {summary['board_size']}.", ""]
+    lines += [
+        f"FLOP convention: {summary['convention']}; board {summary['board_size']}; reference "
+        f"nodes {summary.get('nodes', '–')}; Elo model: {summary.get('elo_model', 'unknown')}; "
+        f"anchor: {summary.get('anchor', 'unknown')}.",
+        "",
+    ]
+    fits = {}
     j = summary.get("jones_frontier")
     if j:
+        fits["Jones frontier"] = j
+    for name, pol in summary.get("policies", {}).items():
+        fits[f"S-curve, {name} ({pol.get('policy')})"] = pol
+    f13 = summary.get("fig13") or {}
+    for key, st in (f13.get("arch_fits") or {}).items():
+        fits[f"S-curve, architecture {key} (combined)"] = {"status": st}
+    tt = summary.get("train_test")
+    if tt:
+        fits["train/test plane (OLS)"] = tt
+    lines += ["## Fits", "", "| fit | converged | at bounds | RMS | n | weighting |"]
+    lines += ["|---|---|---|---|---|---|"]
+    lines += [_fit_row(name, d) for name, d in fits.items()]
+    lines.append("")
+    if j and "params" in j:
         lines += ["## Jones (2021) frontier fit", "", "| param | value |", "|---|---|"]
         lines += [f"| {k} | {v:.4g} |" for k, v in j["params"].items() if v is not None]
         lines += [f"| RMS (Elo) | {j['rms_elo']:.3g} |", ""]
-    for name, pol in summary["policies"].items():
+    for name, pol in summary.get("policies", {}).items():
         lines += [f"## S-curve fit, {name} ({pol['policy']})", ""]
         if "error" in pol:
             lines += [f"not fitted: {pol['error']}", ""]
             continue
         lines += [f"{pol['n_agents']} agents, RMS {pol['rms_elo']:.1f} Elo.", ""]
+        if pol.get("bootstrap"):
+            lines += [_boot_line(pol["bootstrap"]), ""]
         lines += ["| param | estimate | CI lo | CI hi |", "|---|---|---|---|"]
         for k, row in pol["params"].items():
-            lo, hi = row.get("lo"), row.get("hi")
-            fmt = lambda v: "–" if v is None else f"{v:.4g}"
-            lines.append(f"| {k} | {fmt(row['estimate'])} | {fmt(lo)} | {fmt(hi)} |")
+            lines.append(
+                f"| {k} | {_fmt(row['estimate'])} | {_fmt(row.get('lo'))} | {_fmt(row.get('hi'))} |"
+            )
         lines.append("")
-    lines += ["## Efficient spans (combined policy; Epoch Fig. 5)", ""]
+    lines += ["## Efficient spans (frontier policy; Epoch Fig. 5)", ""]
+    if summary.get("spans_bootstrap"):
+        lines += [_boot_line(summary["spans_bootstrap"]), ""]
     lines += [
-        "| Elo level | span_train (OOM) | CI | span_inf (OOM) | CI |",
-        "|---|---|---|---|---|",
+        "| Elo level | span_train (OOM) | CI | span_inf (OOM) | CI | cut by |",
+        "|---|---|---|---|---|---|",
     ]
 
     def ci(row: dict, key: str) -> str:
@@ -350,22 +546,87 @@ def _markdown(summary: dict) -> str:
             return "–"
         return f"{row[f'{key}_lo']:.2f}–{row[f'{key}_hi']:.2f}"
 
-    for row in summary["spans"]:
+    for row in summary.get("spans", []):
+        flag = row.get("edges") or "–"
+        if row.get("extrapolated"):
+            flag += " (extrapolated nodes)"
         lines.append(
             f"| {row['level_elo']:.0f} | {row['span_train_oom']:.2f} | {ci(row, 'span_train')} | "
-            f"{row['span_inf_oom']:.2f} | {ci(row, 'span_inf')} |"
+            f"{row['span_inf_oom']:.2f} | {ci(row, 'span_inf')} | {flag} |"
         )
     lines.append("")
-    if summary.get("fig13"):
+    if f13.get("summary"):
         lines += ["## Figure 13: mean ± sd of spans over levels", ""]
-        lines += ["| configuration | span_train | span_inf |", "|---|---|---|"]
-        for name, row in summary["fig13"]["summary"].items():
+        lines += ["| configuration | agents | span_train | span_inf | spans cut by an edge |"]
+        lines += ["|---|---|---|---|---|"]
+        cut = f13.get("n_cut", {})
+        for name, row in f13["summary"].items():
+            train = f"{_fmt(row['span_train_oom_mean'], '.2f')} ± "
+            train += _fmt(row["span_train_oom_std"], ".2f")
+            inf = (
+                f"{_fmt(row['span_inf_oom_mean'], '.2f')} ± {_fmt(row['span_inf_oom_std'], '.2f')}"
+            )
             lines.append(
-                f"| {name} | {row['span_train_oom_mean']:.2f} ± {row['span_train_oom_std']:.2f} | "
-                f"{row['span_inf_oom_mean']:.2f} ± {row['span_inf_oom_std']:.2f} |"
+                f"| {name} | {f13.get('n_agents', {}).get(name, '–')} | {train} | {inf} | "
+                f"{cut.get(name, 0)} of {len(f13['levels_elo'])} |"
+            )
+        total = f13.get("sum_of_singles")
+        if total:
+            lines.append(
+                f"| sum MCTS only + Chinchilla-style | | {_fmt(total['span_train_oom'], '.2f')} | "
+                f"{_fmt(total['span_inf_oom'], '.2f')} | |"
             )
         lines.append("")
+        if f13.get("skipped_archs"):
+            lines += [
+                f"Architectures without a fit (absent from combined, {f13['n_agents_uncovered']} "
+                f"agents): {f13['skipped_archs']}",
+                "",
+            ]
+    elif f13.get("error"):
+        lines += ["## Figure 13", "", f"not drawn: {f13['error']}", ""]
+    if tt:
+        lines += ["## Jones (2021) train/test plane", ""]
+        if "error" in tt:
+            lines += [f"not fitted: {tt['error']}", ""]
+        else:
+            lines += [
+                f"log10 test = c + s·log10 train + k·Elo on {tt['n']} frontier points, levels "
+                f"{', '.join(f'{v:.0f}' for v in tt['levels_elo'])}; 10× train ≈ "
+                f"{tt['test_reduction_per_10x_train']:.1f}× less test compute (Jones 9×9: ≈ 15×).",
+                "",
+                "| coefficient | estimate | OLS CI | bootstrap CI |",
+                "|---|---|---|---|",
+            ]
+            boot = tt.get("bootstrap_ci", {})
+            names = {"log10_train": "slope", "elo": "elo_coef", "intercept": "intercept"}
+            for k, row in tt["coefficients"].items():
+                b = boot.get(names[k], {})
+                bci = "–" if b.get("lo") is None else f"{b['lo']:.4g}–{b['hi']:.4g}"
+                lines.append(
+                    f"| {k} | {row['estimate']:.4g} | {row['lo']:.4g}–{row['hi']:.4g} | {bci} |"
+                )
+            lines.append("")
+            if tt.get("bootstrap"):
+                lines += [_boot_line(tt["bootstrap"]), ""]
     return "\n".join(lines)
+
+
+def _fit_summary(fit: scurve.SCurveFit, agents: pd.DataFrame, policy: str) -> dict:
+    return {
+        "policy": policy,
+        "n_agents": len(agents),
+        "n_runs": int(agents["run"].nunique()) if "run" in agents else None,
+        "rms_elo": fit.rms_elo,
+        "test_axis": fit.test_axis,
+        "converged": fit.status.converged,
+        "status": fit.status.as_dict(),
+        "log10_fwd_flops_intercept": fit.log10_fwd_flops_intercept,
+        "log10_fwd_flops_slope": fit.log10_fwd_flops_slope,
+        "log10_train_range": list(fit.log10_train_range),
+        "log10_test_range": list(fit.log10_test_range),
+        "params": {k: {"estimate": v} for k, v in fit.params.as_dict().items()},
+    }
 
 
 def write_all(
@@ -378,100 +639,196 @@ def write_all(
     n_resamples: int = 50,
     n_levels: int = 10,
     seed: int = 0,
+    cluster: str | None = "run",
+    extrapolate_nodes: bool = False,
+    train_test_levels: Sequence[float] = tradeoffs.JONES_TRAIN_TEST_LEVELS,
 ) -> dict:
     """Fit everything and write every figure (PNG + PDF), summary.json and summary.md.
 
     The S-curve analysis runs on `board_size` (default: the largest board) with the frontier
-    policy at `nodes` nodes as the main fit (Epoch 2023); bootstrap intervals over agents use
-    `n_resamples` refits. Returns the summary dict that is also written as JSON.
+    policy at `nodes` nodes as the main fit (Epoch 2023); the fits are weighted by the Elo
+    standard errors. Bootstrap intervals use `n_resamples` refits resampling whole runs
+    (`cluster`; None resamples agents) and are withheld when more than 10% of the refits fail.
+    Figure 13 compares MCTS only, Chinchilla-style and combined (`tradeoffs.fig13_configs`);
+    Jones's train/test plane uses every agent of the board at `train_test_levels`. Spans stay
+    inside the measured node range unless `extrapolate_nodes` (then flagged). Every fit
+    reports convergence, parameters at bounds, RMS and n; a failed fit is written on its
+    figure. Returns the summary dict that is also written as JSON.
     """
     df = elo_table if isinstance(elo_table, pd.DataFrame) else pd.read_parquet(elo_table)
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     board = int(df["board_size"].max()) if board_size is None else board_size
     summary: dict = {"convention": convention, "board_size": board, "nodes": nodes, "files": []}
+    summary["elo_model"] = (
+        ", ".join(map(str, df["elo_model"].unique())) if "elo_model" in df else "unknown"
+    )
+    anchor = ", ".join(map(str, df["anchor"].unique())) if "anchor" in df else "anchor"
+    summary["anchor"] = anchor
+    board_df = df[df["board_size"] == board]
 
     frontier = jf.frontier_from_runs(df, convention=convention, test_nodes=nodes)
+    runs = df[df["test_nodes"] == nodes]
     try:
         jfit = jf.fit_jones_frontier(frontier, seed=seed)
         summary["jones_frontier"] = {
             "params": jfit.params(),
             "rms_elo": jfit.rms_elo,
             "board_sizes": list(jfit.board_sizes),
+            "converged": jfit.status.converged,
+            "status": jfit.status.as_dict(),
             "note": "m_b and p_b fixed at 0 (one board)" if len(jfit.board_sizes) < 2 else "",
         }
-        runs = df[df["test_nodes"] == nodes]
-        anchor = ", ".join(map(str, df["anchor"].unique())) if "anchor" in df else "anchor"
         fig = plot_jones_frontier(frontier, jfit, convention=convention, runs=runs, anchor=anchor)
-        summary["files"] += _save(fig, out, "jones_frontier")
     except ValueError as err:
         summary["jones_frontier"] = {"error": str(err)}
+        fig = _failed_figure("Jones frontier", str(err), runs, convention=convention)
+    summary["files"] += _save(fig, out, "jones_frontier")
 
     fits: dict[str, scurve.SCurveFit] = {}
+    agents_of: dict[str, pd.DataFrame] = {}
     summary["policies"] = {}
-    for name, policy in FIG13_CONFIGS.items():
+    for name, policy in POLICIES.items():
         try:
-            agents = scurve.select_policy(
+            agents_of[name] = scurve.select_policy(
                 df, policy, nodes, board_size=board, convention=convention
             )
             fits[name] = scurve.fit_scurve(
-                agents,
+                agents_of[name],
                 convention=convention,
                 test_axis="flops" if policy == "fixed_nodes" else "nodes",
                 policy=policy,
                 seed=seed,
             )
-            summary["policies"][name] = {
-                "policy": policy,
-                "n_agents": len(agents),
-                "rms_elo": fits[name].rms_elo,
-                "test_axis": fits[name].test_axis,
-                "log10_fwd_flops_intercept": fits[name].log10_fwd_flops_intercept,
-                "log10_fwd_flops_slope": fits[name].log10_fwd_flops_slope,
-                "params": {k: {"estimate": v} for k, v in fits[name].params.as_dict().items()},
-            }
+            summary["policies"][name] = _fit_summary(fits[name], agents_of[name], policy)
         except ValueError as err:
             summary["policies"][name] = {"policy": policy, "error": str(err)}
-    if "combined" not in fits:
+    if "frontier" not in fits:
         raise ValueError(f"the frontier policy could not be fitted: {summary['policies']}")
-    main_fit = fits["combined"]
-    main_agents = scurve.select_policy(
-        df, "frontier", nodes, board_size=board, convention=convention
-    )
+    main_fit = fits["frontier"]
+    main_agents = agents_of["frontier"]
+    grid_kw = {"extrapolate_nodes": extrapolate_nodes}
 
-    best = tradeoffs.pareto_best(tradeoffs.model_grid(main_fit))
+    best = tradeoffs.pareto_best(tradeoffs.model_grid(main_fit, **grid_kw))
     lo, hi = tradeoffs.reachable_elo_range(best)
     levels = np.round(np.linspace(lo + 0.05 * (hi - lo), hi - 0.02 * (hi - lo), n_levels))
-    spans = tradeoffs.span_table(main_fit, levels)
+    spans = tradeoffs.span_table(main_fit, levels, **grid_kw)
+    spans_note = ""
     if n_resamples > 0:
         boot = tradeoffs.bootstrap_spans(
-            main_agents, main_fit, levels, n_resamples=n_resamples, seed=seed, with_params=True
-        ).table()
+            main_agents,
+            main_fit,
+            levels,
+            n_resamples=n_resamples,
+            seed=seed,
+            with_params=True,
+            cluster=cluster,
+            **grid_kw,
+        )
+        table = boot.table()
         for key in ("span_train", "span_inf"):
             rows = [f"{key}_oom@{p:.0f}" for p in levels]
-            spans[f"{key}_lo"] = boot.loc[rows, "lo"].to_numpy()
-            spans[f"{key}_hi"] = boot.loc[rows, "hi"].to_numpy()
-        for k, row in summary["policies"]["combined"]["params"].items():
-            row["lo"], row["hi"] = boot.loc[k, "lo"], boot.loc[k, "hi"]
-        summary["policies"]["combined"]["bootstrap_resamples"] = n_resamples
+            spans[f"{key}_lo"] = table.loc[rows, "lo"].to_numpy()
+            spans[f"{key}_hi"] = table.loc[rows, "hi"].to_numpy()
+        for k, row in summary["policies"]["frontier"]["params"].items():
+            row["lo"], row["hi"] = table.loc[k, "lo"], table.loc[k, "hi"]
+        summary["policies"]["frontier"]["bootstrap"] = boot.summary()
+        summary["policies"]["frontier"]["bootstrap_resamples"] = n_resamples
+        summary["spans_bootstrap"] = boot.summary()
+        if not boot.ci_available:
+            spans_note = f"no bootstrap bands: {boot.n_failed} of {boot.n_resamples} refits failed"
     summary["spans"] = spans.to_dict(orient="records")
+    main_note = _status_note(main_fit.status)
 
-    summary["files"] += _save(plot_fig3(main_agents, main_fit), out, "fig3_elo_vs_compute")
-    summary["files"] += _save(plot_fig4(main_agents, main_fit), out, "fig4_contours")
-    summary["files"] += _save(plot_fig5(spans), out, "fig5_spans")
+    for name, title, draw in (
+        ("fig3_elo_vs_compute", "Epoch Fig. 3", lambda: plot_fig3(main_agents, main_fit)),
+        ("fig4_contours", "Epoch Fig. 4", lambda: plot_fig4(main_agents, main_fit)),
+        (
+            "fig5_spans",
+            "Epoch Fig. 5",
+            lambda: plot_fig5(spans, note="; ".join(n for n in (main_note, spans_note) if n)),
+        ),
+    ):
+        summary["files"] += _save(_draw(draw, title, main_agents, convention), out, name)
     fig14_levels = levels[[1, len(levels) // 2, -2]] if len(levels) >= 3 else levels
     summary["files"] += _save(
-        plot_fig14(main_fit, fig14_levels, agents=main_agents), out, "fig14_pareto_vs_contour"
+        _draw(
+            lambda: plot_fig14(main_fit, fig14_levels, agents=main_agents),
+            "Epoch Fig. 14",
+            main_agents,
+            convention,
+        ),
+        out,
+        "fig14_pareto_vs_contour",
     )
+
     try:
-        f13 = tradeoffs.fig13_spans(fits, n_levels=n_levels)
+        configs = tradeoffs.fig13_configs(
+            df,
+            nodes,
+            board_size=board,
+            convention=convention,
+            seed=seed,
+            extrapolate_nodes=extrapolate_nodes,
+        )
+        f13 = tradeoffs.fig13_spans(configs, n_levels=n_levels)
+        per_level = f13.per_level
+        cut = per_level["edges"].astype(str).str.len() > 0
+        notes = {k: _status_note(f.status) for k, f in configs.fits.items()}
+        bad_archs = [k for k, f in configs.arch_fits.items() if not f.status.converged]
+        if bad_archs:
+            notes["combined"] = f"did not converge: {', '.join(bad_archs)}"
         summary["fig13"] = {
             "levels_elo": list(f13.levels_elo),
             "summary": f13.summary.to_dict(orient="index"),
+            "sum_of_singles": f13.sum_of_singles,
+            "per_level": per_level.to_dict(orient="records"),
+            "n_cut": {k: int(v) for k, v in cut.groupby(per_level["config"]).sum().items()},
+            "n_agents": configs.n_agents,
+            "n_agents_uncovered": configs.n_agents_uncovered,
+            "reference_arch": configs.reference_arch,
+            "configs": {
+                "MCTS only": f"architecture {configs.reference_arch}; train length and nodes vary",
+                "Chinchilla-style": f"{nodes} nodes; architecture and train length vary",
+                "combined": "all free: Pareto over every agent (one fit per architecture, "
+                "plus the Chinchilla-style fit)",
+            },
+            "fits": {k: f.status.as_dict() for k, f in configs.fits.items()},
+            "arch_fits": {k: f.status.as_dict() for k, f in configs.arch_fits.items()},
+            "skipped_archs": configs.skipped_archs,
         }
-        summary["files"] += _save(plot_fig13(f13), out, "fig13_span_crosses")
+        fig = plot_fig13(f13, notes=notes)
     except ValueError as err:
         summary["fig13"] = {"error": str(err)}
+        fig = _failed_figure("Epoch Fig. 13", str(err), board_df, convention=convention)
+    summary["files"] += _save(fig, out, "fig13_span_crosses")
+
+    try:
+        tt = tradeoffs.fit_train_test(board_df, convention=convention, levels_elo=train_test_levels)
+        summary["train_test"] = tt.as_dict()
+        note = ""
+        if n_resamples > 0:
+            tt_boot = tradeoffs.bootstrap_train_test(
+                board_df,
+                tt,
+                n_resamples=n_resamples,
+                seed=seed,
+                cluster=cluster,
+                levels_elo=train_test_levels,
+            )
+            table = tt_boot.table()
+            summary["train_test"]["bootstrap"] = tt_boot.summary()
+            summary["train_test"]["bootstrap_ci"] = {
+                k: {"lo": table.loc[k, "lo"], "hi": table.loc[k, "hi"], "se": table.loc[k, "se"]}
+                for k in table.index
+            }
+            if not tt_boot.ci_available:
+                note = f"no bootstrap intervals: {tt_boot.n_failed} of {n_resamples} refits failed"
+        fig = plot_train_test(tt, board_df, note=note)
+    except ValueError as err:
+        summary["train_test"] = {"error": str(err)}
+        fig = _failed_figure("Jones train/test plane", str(err), board_df, convention=convention)
+    summary["files"] += _save(fig, out, "train_test_plane")
 
     summary = _finite(summary)
     atomic_write_bytes(out / "summary.json", json.dumps(summary, indent=2).encode())

@@ -180,6 +180,25 @@ def log10_test_variable(df: pd.DataFrame, test_axis: str, convention: str = "jon
     raise ValueError(f"test_axis must be 'nodes' or 'flops', got {test_axis!r}")
 
 
+def _sigma_gradient(x: np.ndarray, a: float, x0: float, width: float, d: float) -> np.ndarray:
+    """[4, N] derivatives of σ(x; a, x0, x1 = x0 + width, d) in the fitted parameters
+    (a, x0, width, d): with u_k = (x − x_k)/d, s the logistic function,
+    ∂a = σ/a, ∂x0 = a·[s(u1) − s(u0)], ∂width = a·[s(u1) − 1],
+    ∂d = a·[(sp(u0) − u0·s(u0)) − (sp(u1) − u1·s(u1))]."""
+    u0 = (x - x0) / d
+    u1 = (x - x0 - width) / d
+    sp0, sp1 = np.logaddexp(0.0, u0), np.logaddexp(0.0, u1)
+    s0, s1 = expit(u0), expit(u1)
+    return np.stack(
+        [
+            -width + d * (sp0 - sp1),
+            a * (s1 - s0),
+            a * (s1 - 1.0),
+            a * ((sp0 - u0 * s0) - (sp1 - u1 * s1)),
+        ]
+    )
+
+
 # Fitted parameters: x1 = x0 + width keeps x0 < x1 under box bounds.
 _NAMES = (
     "E",
@@ -270,6 +289,11 @@ def fit_scurve(
     def residuals(theta: np.ndarray) -> np.ndarray:
         return (predict_elo(_unpack(theta), t, m) - elo) * w
 
+    def jacobian(theta: np.ndarray) -> np.ndarray:
+        return np.column_stack(
+            [w, *(_sigma_gradient(t, *theta[1:5]) * w), *(_sigma_gradient(m, *theta[5:9]) * w)]
+        )
+
     elo_range = max(np.ptp(elo), 100.0)
     guess = np.array(
         [
@@ -299,7 +323,9 @@ def fit_scurve(
         starts.insert(0, np.clip(np.array(theta), lo + 1e-6, hi - 1e-6))
     best = None
     for start in starts:
-        sol = least_squares(residuals, start, bounds=(lo, hi), method="trf", x_scale="jac")
+        sol = least_squares(
+            residuals, start, jac=jacobian, bounds=(lo, hi), method="trf", x_scale="jac"
+        )
         if best is None or sol.cost < best.cost:
             best = sol
     params = _unpack(best.x)

@@ -1,5 +1,6 @@
 """Every figure and the report are produced from a synthetic Elo table in the real schema."""
 
+import dataclasses
 import json
 
 import matplotlib.pyplot as plt
@@ -19,6 +20,7 @@ FIGURE_NAMES = (
     "fig5_spans",
     "fig13_span_crosses",
     "fig14_pareto_vs_contour",
+    "train_test_plane",
 )
 
 
@@ -84,9 +86,9 @@ def test_cli_writes_every_figure_and_summary(table, tmp_path):
             assert path.exists() and path.stat().st_size > 1000, path
     summary = json.loads((out / "summary.json").read_text())
     assert summary["board_size"] == 7
-    assert set(summary["policies"]) == set(figures.FIG13_CONFIGS)
-    combined = summary["policies"]["combined"]["params"]
-    assert combined["a_train"]["lo"] is not None
+    assert set(summary["policies"]) == set(figures.POLICIES)
+    main_fit = summary["policies"]["frontier"]["params"]
+    assert main_fit["a_train"]["lo"] is not None
     assert len(summary["spans"]) == 10
     assert set(summary["jones_frontier"]["board_sizes"]) == {5, 7}
     assert "Efficient spans" in (out / "summary.md").read_text()
@@ -98,3 +100,90 @@ def test_cli_refuses_a_missing_elo_table_in_one_line(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"error: no Elo table at {tmp_path / 'elo.parquet'} (run pipeline.evaluate first)"
     ]
+
+
+@pytest.fixture(scope="module")
+def report(table, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    summary = figures.write_all(table.assign(elo_model="jones"), out, n_resamples=4, n_levels=6)
+    return out, summary
+
+
+def test_write_all_reports_every_fit(report):
+    out, summary = report
+    for name in FIGURE_NAMES:
+        assert (out / f"{name}.png").stat().st_size > 1000, name
+    assert summary["elo_model"] == "jones"
+    for name, pol in summary["policies"].items():
+        status = pol["status"]
+        assert {"converged", "at_bounds", "rms", "n", "weighted"} <= set(status), name
+        assert status["n"] == pol["n_agents"] and status["weighted"]
+    assert summary["jones_frontier"]["status"]["n"] > 0
+    boot = summary["policies"]["frontier"]["bootstrap"]
+    assert boot["n_resamples"] == 4 and boot["cluster"] == "run" and "n_failed" in boot
+    # Spans: edge flags on every row.
+    assert all("edges" in row and "extrapolated" in row for row in summary["spans"])
+    md = (out / "summary.md").read_text()
+    assert "| fit | converged | at bounds | RMS | n | weighting |" in md
+    assert "cut by" in md and "train/test plane" in md
+
+
+def test_write_all_fig13_and_train_test_plane(report, table):
+    _, summary = report
+    f13 = summary["fig13"]
+    assert list(f13["summary"]) == list(figures.FIG13_CONFIGS)
+    assert f13["n_agents"]["combined"] + f13["n_agents_uncovered"] == int(
+        (table["board_size"] == 7).sum()
+    )
+    assert f13["n_agents"]["MCTS only"] < f13["n_agents"]["combined"]
+    total = f13["sum_of_singles"]
+    assert total["span_train_oom"] == pytest.approx(
+        f13["summary"]["MCTS only"]["span_train_oom_mean"]
+        + f13["summary"]["Chinchilla-style"]["span_train_oom_mean"]
+    )
+    tt = summary["train_test"]
+    assert set(tt["coefficients"]) == {"intercept", "log10_train", "elo"}
+    row = tt["coefficients"]["log10_train"]
+    assert row["lo"] <= row["estimate"] <= row["hi"]
+    assert tt["bootstrap"]["cluster"] == "run" and "slope" in tt["bootstrap_ci"]
+    assert tt["status"]["converged"] and tt["n"] >= 4
+
+
+def _texts(fig):
+    texts = list(fig.texts) + [t for ax in fig.axes for t in ax.texts]
+    return " ".join(t.get_text().replace("\n", " ") for t in texts)
+
+
+def test_a_failed_fit_is_written_on_its_figure(table):
+    fit = scurve.fit_policy(table, "frontier", n_starts=2)
+    agents = scurve.select_policy(table, "frontier")
+    assert "DID NOT CONVERGE" not in _texts(figures.plot_fig3(agents, fit))
+    failed = dataclasses.replace(
+        fit, status=dataclasses.replace(fit.status, converged=False, status=0, message="max nfev")
+    )
+    for fig in (
+        figures.plot_fig3(agents, failed),
+        figures.plot_fig4(agents, failed, n_grid=41),
+        figures.plot_fig14(failed, [-1000.0], n_grid=41),
+    ):
+        assert "DID NOT CONVERGE" in _texts(fig) and "max nfev" in _texts(fig)
+        plt.close(fig)
+    fig = figures._failed_figure(
+        "Jones train/test plane", "need at least 4 frontier points", agents
+    )
+    assert "FIT FAILED" in _texts(fig)
+    plt.close(fig)
+
+
+def test_a_plane_that_cannot_be_fitted_is_reported_on_its_figure(table, tmp_path):
+    # Two runs of the largest board and one Elo level below every agent: the level's frontier
+    # is a single point (the smallest test compute is reached in the first train bin), too
+    # few for the plane; the report still writes every figure, the plane's with the error.
+    small = table[(table["board_size"] == 7) & table["run"].isin(["b7-w64-d1", "b7-w64-d2"])]
+    summary = figures.write_all(
+        small, tmp_path, n_resamples=0, n_levels=4, train_test_levels=(-5000.0,)
+    )
+    assert "need at least 4 frontier points" in summary["train_test"]["error"]
+    assert "train/test plane (OLS) | FAILED" in (tmp_path / "summary.md").read_text()
+    for name in FIGURE_NAMES:
+        assert (tmp_path / f"{name}.png").exists(), name
