@@ -23,6 +23,7 @@ import pandas as pd
 __all__ = ["BootstrapResult", "FitStatus", "bootstrap", "fit_status", "resample"]
 
 MAX_FAILED_FRACTION = 0.1
+MIN_CLUSTERS = 3  # fewer groups than this give no interval (one run: every resample is the same)
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,7 @@ class BootstrapResult:
     cluster: str | None = None  # column whose groups were resampled whole (e.g. "run")
     n_clusters: int = 0  # groups (or rows, without a cluster) resampled from
     max_failed_fraction: float = MAX_FAILED_FRACTION
+    min_clusters: int = MIN_CLUSTERS
 
     @property
     def n_resamples(self) -> int:
@@ -122,8 +124,14 @@ class BootstrapResult:
 
     @property
     def ci_available(self) -> bool:
-        """False when no resample was drawn or more than `max_failed_fraction` failed."""
-        return self.n_resamples > 0 and self.failed_fraction <= self.max_failed_fraction
+        """False when no resample was drawn, more than `max_failed_fraction` failed, or whole
+        groups were resampled and there are fewer than `min_clusters` of them."""
+        enough_groups = self.cluster is None or self.n_clusters >= self.min_clusters
+        return (
+            self.n_resamples > 0
+            and self.failed_fraction <= self.max_failed_fraction
+            and enough_groups
+        )
 
     def table(self) -> pd.DataFrame:
         """One row per statistic: estimate, percentile interval lo/hi and bootstrap se.
@@ -155,6 +163,7 @@ class BootstrapResult:
             "ci_level": self.ci_level,
             "cluster": self.cluster,
             "n_clusters": self.n_clusters,
+            "min_clusters": self.min_clusters,
         }
 
 

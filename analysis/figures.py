@@ -86,7 +86,10 @@ def _write_on(fig: Figure, text: str, *, centre: bool = False) -> None:
         return
     wrapped = textwrap.fill(text, 60 if centre else 70)
     if centre or not fig.axes:
-        fig.text(0.5, 0.5, wrapped, ha="center", va="center", **_FAIL_STYLE)
+        fig.text(
+            0.5, 0.5, wrapped, ha="center", va="center", zorder=10,
+            bbox={"facecolor": "white", "alpha": 0.9, "edgecolor": "red"}, **_FAIL_STYLE,
+        )  # fmt: skip
         return
     fig.axes[0].text(
         0.02, 0.98, wrapped, transform=fig.axes[0].transAxes, ha="left", va="top", zorder=10,
@@ -483,7 +486,12 @@ def _fit_row(name: str, d: dict) -> str:
 def _boot_line(b: dict | None) -> str:
     if not b:
         return "no bootstrap."
-    cis = "intervals given" if b.get("ci") else "**no intervals** (more than 10% failed)"
+    if b.get("ci"):
+        cis = "intervals given"
+    elif b.get("cluster") and b.get("n_clusters", 0) < b.get("min_clusters", 0):
+        cis = "**no intervals** (too few runs to resample)"
+    else:
+        cis = "**no intervals** (more than 10% of the refits failed)"
     unit = f"runs ({b.get('n_clusters')})" if b.get("cluster") else f"rows ({b.get('n_clusters')})"
     return (
         f"bootstrap: {b['n_resamples']} resamples of {unit}, {b['n_failed']} failed "
@@ -736,7 +744,10 @@ def write_all(
         summary["policies"]["frontier"]["bootstrap_resamples"] = n_resamples
         summary["spans_bootstrap"] = boot.summary()
         if not boot.ci_available:
-            spans_note = f"no bootstrap bands: {boot.n_failed} of {boot.n_resamples} refits failed"
+            spans_note = (
+                f"no bootstrap bands: {boot.n_failed} of {boot.n_resamples} refits failed, "
+                f"{boot.n_clusters} {'runs' if boot.cluster else 'agents'} resampled"
+            )
     summary["spans"] = spans.to_dict(orient="records")
     main_note = _status_note(main_fit.status)
 

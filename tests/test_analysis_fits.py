@@ -225,3 +225,10 @@ def test_jones_frontier_fit_reports_status_and_uses_se():
     assert weighted.status.n == 101 and weighted.rms_elo == pytest.approx(weighted.status.rms)
     # The precise upper half pins the incline better when it is weighted by its small se.
     assert abs(weighted.m - 500.0) < abs(plain.m - 500.0) + 5.0
+
+
+def test_bootstrap_gives_no_interval_from_too_few_runs():
+    df = _runs(n_runs=2, per_run=5)
+    result = bs.bootstrap(df, lambda d: {"mean": d["x"].mean()}, n_resamples=10, cluster="run")
+    assert result.n_failed == 0 and result.n_clusters == 2 and not result.ci_available
+    assert np.isnan(result.table().loc["mean", "lo"])
