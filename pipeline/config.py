@@ -46,7 +46,17 @@ class ModelConfig:
 class TrainSettings:
     n_envs: int = 256  # games played in parallel (Jones: 32,768)
     batch_size: int = 256  # learner minibatch (Jones: 32,768)
-    rollout_steps: int = 16  # self-play steps per jitted call = value-target window
+    rollout_steps: int = 16  # self-play steps per window: value-target horizon (Jones: 64)
+    # learner schedule. rollout: the actor plays rollout_steps moves with frozen params, then the
+    # learner trains on those samples once each. jones (Jones 2021): a sliding window of the last
+    # rollout_steps moves × n_envs; after every move one learner step on batch_size samples (one
+    # random window step per env column when batch_size = n_envs, else batch_size uniform
+    # (env, step) pairs). Learning starts at the first move: until the window is full, batches
+    # come from the steps filled so far (value targets always bootstrapped at the newest step).
+    schedule: str = "rollout"  # rollout | jones
+    # moves per jitted call (jones: each followed by its learner step); null: rollout_steps;
+    # rollout needs null or rollout_steps
+    steps_per_call: int | None = None
     lr: float = 1e-3  # Adam, no schedule, no weight decay
     seed: int = 0
     n_snapshots: int = 21  # savepoints, log-spaced in train FLOPs (Jones convention)
@@ -225,7 +235,22 @@ def validate(cfg: Config) -> None:
         (cfg.train.batch_size >= 1, f"train.batch_size must be >= 1, got {cfg.train.batch_size}"),
         (cfg.train.rollout_steps >= 1, "train.rollout_steps must be >= 1"),
         (
-            (cfg.train.n_envs * cfg.train.rollout_steps) % cfg.train.batch_size == 0,
+            cfg.train.schedule in ("rollout", "jones"),
+            f"train.schedule must be rollout or jones, got {cfg.train.schedule!r}",
+        ),
+        (
+            cfg.train.steps_per_call is None or cfg.train.steps_per_call >= 1,
+            f"train.steps_per_call must be >= 1 or null, got {cfg.train.steps_per_call}",
+        ),
+        (
+            cfg.train.schedule != "rollout"
+            or cfg.train.steps_per_call in (None, cfg.train.rollout_steps),
+            "train.steps_per_call must be null or train.rollout_steps with schedule=rollout "
+            f"(got {cfg.train.steps_per_call} and {cfg.train.rollout_steps})",
+        ),
+        (
+            cfg.train.schedule != "rollout"
+            or (cfg.train.n_envs * cfg.train.rollout_steps) % cfg.train.batch_size == 0,
             "train.n_envs * train.rollout_steps must be a multiple of train.batch_size "
             f"(got {cfg.train.n_envs} * {cfg.train.rollout_steps} and {cfg.train.batch_size})",
         ),

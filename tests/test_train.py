@@ -1,5 +1,6 @@
 """The training job: targets, a tiny end-to-end run, resume after SIGKILL/SIGTERM, config errors."""
 
+import hashlib
 import json
 import signal
 import subprocess
@@ -7,15 +8,30 @@ import sys
 import time
 from pathlib import Path
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from conftest import compose_config, run_module
 
 from agents.snapshot import load_meta
 from pipeline.config import Config
 from pipeline.layout import Layout
-from pipeline.train import run, value_targets
+from pipeline.train import (
+    Transition,
+    Window,
+    init_carry,
+    make_iteration,
+    run,
+    steps_per_call,
+    value_targets,
+    window_init,
+    window_push,
+    window_sample,
+    window_slots,
+    window_targets,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = [
@@ -49,8 +65,113 @@ def test_value_targets_alternate_sign_and_stop_at_game_ends():
     np.testing.assert_allclose(targets[:, 0], [1.0, -1.0, 1.0, 0.5, -0.5])
 
 
-def test_tiny_run_writes_snapshots_with_provenance(tmp_path):
-    summary = run(_config(tmp_path))
+def _hand_made_window(n_steps: int, steps: int = 4, n_envs: int = 3) -> Window:
+    """Push `n_steps` steps into a W=`steps` window on 2×2; step t's obs planes hold (t >> bit)
+    & 1 in cell bit, so a stored sample names its step; games end at fixed (step, env) cells."""
+    window = window_init(steps, n_envs, 2)
+    ends = {(1, 0): 1.0, (3, 0): 1.0, (4, 1): 1.0, (5, 2): 1.0}  # (step, env) → reward
+    for t in range(n_steps):
+        bits = jnp.array([(t >> b) & 1 for b in range(4)], bool).reshape(2, 2)
+        obs = jnp.broadcast_to(jnp.stack([bits, ~bits], -1), (n_envs, 2, 2, 2))
+        done = jnp.array([(t, b) in ends for b in range(n_envs)])
+        reward = jnp.array([ends.get((t, b), 0.0) for b in range(n_envs)])
+        policy = jnp.full((n_envs, 4), float(t))
+        window = window_push(window, Transition(obs, policy, reward, done))
+    return window
+
+
+def _step_of(obs) -> np.ndarray:
+    """The step number encoded by `_hand_made_window` in [N, 2, 2, 2] observations."""
+    bits = np.asarray(obs)[..., 0].reshape(-1, 4)
+    return (bits * (1 << np.arange(4))).sum(-1).astype(int)
+
+
+@pytest.mark.parametrize("n_steps", [2, 4, 7])
+def test_jones_window_is_a_ring_of_the_last_steps_with_bootstrapped_targets(n_steps):
+    steps, n_envs = 4, 3
+    window = _hand_made_window(n_steps, steps, n_envs)
+    filled = min(n_steps, steps)
+    assert int(window.filled) == filled and int(window.head) == n_steps % steps
+    slots = np.asarray(window_slots(window))[:filled]
+    kept = list(range(n_steps - filled, n_steps))  # the last W steps, oldest first
+    assert list(np.asarray(window.policy)[slots, 0, 0].astype(int)) == kept
+    assert list(_step_of(np.asarray(window.obs)[slots, 0])) == kept
+
+    # targets of every (position, env) = value_targets over the valid steps, bootstrapped
+    bootstrap = jnp.array([0.25, -0.5, 0.75])
+    reward = np.asarray(window.reward)[slots]
+    done = np.asarray(window.done)[slots]
+    expected = np.asarray(value_targets(jnp.asarray(reward), jnp.asarray(done), bootstrap))
+    # …and, independently, by the formula: result of the first game end at or after the step,
+    # else the bootstrap, signed (−1)^(distance) since movers alternate (γ = 1)
+    for p in range(filled):
+        for b in range(n_envs):
+            ends = [j for j in range(p, filled) if done[j, b]]
+            j = ends[0] if ends else filled
+            value = reward[j, b] if ends else float(bootstrap[b])
+            assert expected[p, b] == pytest.approx((-1) ** (j - p) * value)
+    positions, envs = np.meshgrid(np.arange(filled), np.arange(n_envs), indexing="ij")
+    got = window_targets(
+        window, bootstrap, jnp.asarray(positions.ravel()), jnp.asarray(envs.ravel())
+    )
+    np.testing.assert_allclose(np.asarray(got).reshape(filled, n_envs), expected)
+
+    # Jones's batch (batch = envs): one step per env column, uniform over the valid steps
+    seen = set()
+    for i in range(64):
+        obs, policy, targets, pos, env = window_sample(window, bootstrap, jax.random.key(i), n_envs)
+        assert list(np.asarray(env)) == list(range(n_envs))
+        pos = np.asarray(pos)
+        assert ((0 <= pos) & (pos < filled)).all()
+        seen.update(pos.tolist())
+        np.testing.assert_array_equal(_step_of(obs), np.asarray(kept)[pos])
+        np.testing.assert_array_equal(np.asarray(policy)[:, 0].astype(int), np.asarray(kept)[pos])
+        np.testing.assert_allclose(np.asarray(targets), expected[pos, np.arange(n_envs)])
+    assert seen == set(range(filled))
+    # other batch sizes: (env, step) pairs over the whole window
+    _, _, targets, pos, env = window_sample(window, bootstrap, jax.random.key(0), 500)
+    pos, env = np.asarray(pos), np.asarray(env)
+    assert set(pos.tolist()) == set(range(filled)) and set(env.tolist()) == set(range(n_envs))
+    np.testing.assert_allclose(np.asarray(targets), expected[pos, env])
+
+
+def test_jones_window_uses_each_sample_about_once():
+    steps, n_envs, n_moves = 8, 64, 200
+    window = window_init(steps, n_envs, 2)
+    zeros = Transition(
+        jnp.zeros((n_envs, 2, 2, 2)), jnp.zeros((n_envs, 4)), jnp.zeros(n_envs), jnp.zeros(n_envs)
+    )
+    push_and_sample = jax.jit(
+        lambda w, k: (lambda w: (w, window_sample(w, jnp.zeros(n_envs), k, n_envs)[3]))(
+            window_push(w, zeros)
+        )
+    )
+    uses = np.zeros((n_moves, n_envs))
+    for t in range(n_moves):
+        window, pos = push_and_sample(window, jax.random.key(t))
+        uses[t + 1 - int(window.filled) + np.asarray(pos), np.arange(n_envs)] += 1
+    settled = uses[steps : n_moves - steps]  # steps that went through a full window
+    assert abs(settled.mean() - 1.0) < 0.05
+    assert uses.sum() == n_moves * n_envs  # one batch of n_envs per move
+
+
+def test_jones_iteration_takes_one_learner_step_per_move(tmp_path):
+    cfg = _config(tmp_path, "train.schedule=jones", "train.batch_size=32", "train.steps_per_call=3")
+    optimizer = optax.adam(cfg.train.lr)
+    iteration = make_iteration(cfg, optimizer)
+    carry = init_carry(cfg, optimizer)
+    assert steps_per_call(cfg) == 3 and carry.window.obs.shape == (4, 32, 3, 3, 2)
+    for calls in (1, 2):
+        carry, metrics = iteration(carry)
+        assert int(carry.opt_state[0].count) == 3 * calls  # Adam's step count
+        assert int(carry.window.filled) == min(3 * calls, 4)
+        assert int(carry.window.head) == 3 * calls % 4
+        assert np.isfinite(float(metrics["loss/total"]))
+
+
+@pytest.mark.parametrize("schedule", ["rollout", "jones"])
+def test_tiny_run_writes_snapshots_with_provenance(tmp_path, schedule):
+    summary = run(_config(tmp_path, f"train.schedule={schedule}"))
     run_dir = _run_dir(tmp_path)
     snapshots = sorted((run_dir / "snapshots").iterdir())
     assert summary["snapshots"] == len(snapshots) >= 3
@@ -64,11 +185,12 @@ def test_tiny_run_writes_snapshots_with_provenance(tmp_path):
         assert m["train_flops_jones"] == m["samples"] * 8 * m["params"]
         assert m["train_flops_standard"] > m["samples"] * 8 * m["forward_flops_standard"]
         assert m["seed"] == 0 and m["code_version"] and m["search"]["kind"] == "grill"
+        assert m["train"]["schedule"] == schedule
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in rows] == list(range(1, len(rows) + 1))
     assert all(np.isfinite(r["loss/total"]) for r in rows)
     # a finished run is not redone
-    assert run(_config(tmp_path))["iteration"] == summary["iteration"]
+    assert run(_config(tmp_path, f"train.schedule={schedule}"))["iteration"] == summary["iteration"]
 
 
 def _launch(root: Path, *extra: str) -> subprocess.Popen:
@@ -94,35 +216,53 @@ def _wait_for_iterations(root: Path, n: int, proc: subprocess.Popen, timeout_s=2
 
 
 def _schedule(root: Path):
+    """(index, samples, FLOPs, params digest) of each snapshot: a resume that lost state (the
+    jones window, the key, the optimizer) changes the params."""
     return [
-        (s.name, load_meta(s)["samples"], load_meta(s)["train_flops_jones"])
+        (
+            s.name,
+            load_meta(s)["samples"],
+            load_meta(s)["train_flops_jones"],
+            hashlib.sha256((s / "params.msgpack").read_bytes()).hexdigest(),
+        )
         for s in sorted(Layout(root).run("tiny").snapshots.iterdir())
     ]
 
 
 @pytest.fixture(scope="module")
 def reference_schedule(tmp_path_factory):
-    """Snapshot schedule of the uninterrupted run (shared by both interruption tests)."""
-    root = tmp_path_factory.mktemp("reference")
-    reference = _launch(root)
-    assert reference.wait(timeout=300) == 0, reference.stdout.read()
-    return _schedule(root)
+    """Snapshot schedule of the uninterrupted run of a learner schedule (shared by the
+    interruption tests)."""
+    schedules = {}
+
+    def get(learner: str):
+        if learner not in schedules:
+            root = tmp_path_factory.mktemp(f"reference-{learner}")
+            reference = _launch(root, f"train.schedule={learner}")
+            assert reference.wait(timeout=300) == 0, reference.stdout.read()
+            schedules[learner] = _schedule(root)
+        return schedules[learner]
+
+    return get
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
-def test_interrupted_run_resumes_to_the_same_schedule(tmp_path, sig, reference_schedule):
-
-    proc = _launch(tmp_path / "interrupted")
+@pytest.mark.parametrize(
+    "sig, learner",
+    [(signal.SIGKILL, "rollout"), (signal.SIGTERM, "rollout"), (signal.SIGKILL, "jones")],
+)
+def test_interrupted_run_resumes_to_the_same_schedule(tmp_path, sig, learner, reference_schedule):
+    reference = reference_schedule(learner)  # the jones window rides in the checkpoint
+    proc = _launch(tmp_path / "interrupted", f"train.schedule={learner}")
     _wait_for_iterations(tmp_path / "interrupted", 12, proc)
     proc.send_signal(sig)
     code = proc.wait(timeout=60)
     assert code == (-9 if sig == signal.SIGKILL else 143)
     files = Layout(tmp_path / "interrupted").run("tiny")
     assert files.checkpoint.exists() and not files.done.exists()
-    resumed = _launch(tmp_path / "interrupted")
+    resumed = _launch(tmp_path / "interrupted", f"train.schedule={learner}")
     out = resumed.communicate(timeout=300)[0]
     assert resumed.returncode == 0 and "resuming" in out, out
-    assert _schedule(tmp_path / "interrupted") == reference_schedule
+    assert _schedule(tmp_path / "interrupted") == reference
     leftovers = [p.name for p in files.dir.rglob(".*") if p.is_file()]
     assert not leftovers
 
@@ -135,6 +275,9 @@ def test_interrupted_run_resumes_to_the_same_schedule(tmp_path, sig, reference_s
         ("search.nodes=0", "search.nodes must be >= 1"),
         ("search.kind=alphabeta", "search.kind must be one of"),
         ("train.batch_size=7", "multiple of train.batch_size"),
+        ("train.schedule=replay", "train.schedule must be rollout or jones"),
+        ("train.steps_per_call=2", "train.steps_per_call must be null or train.rollout_steps"),
+        ("train.steps_per_call=0", "train.steps_per_call must be >= 1 or null"),
     ],
 )
 def test_config_errors_are_one_line_before_any_compute(tmp_path, override, message):
