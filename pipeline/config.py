@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import jax
+from hydra import compose as hydra_compose
+from hydra import initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -28,6 +30,8 @@ from pipeline import jones
 from pipeline.layout import Layout
 from pipeline.progress import quiet_jax_logs
 from pipeline.ratings import ELO_MODELS
+
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
 @dataclasses.dataclass
@@ -115,8 +119,8 @@ class ActiveConfig:
 @dataclasses.dataclass
 class BatchConfig:
     max_games_per_call: int = 4096  # games (pairings × games each) in one compiled call
-    max_pairs_per_call: int = 256  # pairings in one compiled call
-    full_calls: bool = False  # pad every call to the full pairings per call (fewer compiles)
+    # pairings per call; every call of a group is padded to it (one compiled shape per group)
+    max_pairs_per_call: int = 32
 
 
 @dataclasses.dataclass
@@ -357,6 +361,14 @@ def load(cfg: DictConfig, *checks: Callable[[Config], None]) -> Config:
     if job.compile_cache:
         enable_compile_cache()
     return job
+
+
+def compose(*overrides: str) -> Config:
+    """conf/config.yaml composed with command-line style `overrides`, typed — what every entry
+    point sees, for scripts, notebooks and tests (a bad value raises a one-line ValueError)."""
+    register_configs()
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        return to_object(hydra_compose("config", overrides=list(overrides)))
 
 
 def to_object(cfg: DictConfig) -> Config:

@@ -39,6 +39,7 @@ from pipeline.pool import (
     discover_snapshots,
     initial_active_targets,
     missing_games,
+    node_capacity,
 )
 from pipeline.progress import Progress
 
@@ -72,10 +73,9 @@ def play_missing(
     size = cfg.board.size
     played = results.games_played(results.read_matches(cfg.results_dir, size))
     need = missing_games(targets, played)
-    batches = make_batches(need, pool.agents, cfg.eval.batch)
+    batches = make_batches(need, pool.agents, cfg.eval.batch, played)
     planned = sum(need.values())
-    # a fresh stream per invocation: fold in how many games the file already holds
-    base_key = jax.random.fold_in(jax.random.PRNGKey(cfg.eval.seed), sum(played.values()))
+    base_key = jax.random.PRNGKey(cfg.eval.seed)  # each pairing's stream: match_engine.pair_seed
     progress = None
     if cfg.eval.progress and planned:
         progress = Progress(
@@ -114,7 +114,8 @@ def evaluate(cfg: Config) -> dict:
     pool = build_pool(cfg, discover_snapshots(cfg.results_dir, size, cfg.eval.runs))
     rows = pd.DataFrame([a.row() for a in pool.agents.values()])
     results.merge_agents(cfg.results_dir, size, rows)
-    engine = MatchEngine(size)
+    reach = max(a.test_nodes or 1 for a in pool.agents.values())
+    engine = MatchEngine(size, node_capacity(reach))
     summary = {"board_size": size, "agents": len(pool.agents), "games": 0, "wall_s": 0.0}
 
     def account(stats):

@@ -1,20 +1,27 @@
 """The match engine: missing games cut into device batches and played, one compiled move
-function per (architecture, test search, tree-capacity bucket) — not per node count or shape.
+function per (architecture, test search, move rule) and games-per-pairing shape — not per node
+count or pool shape.
 
-A batch plays P pairings × G games between one black class and one white class (`AgentSpec.
-class_key`: same architecture, search settings, node count and move rule; or the anchors,
-which differ only in ε). Players are vmapped over pairings (stacked params, one set per pairing)
-and over the games of each pairing; every ply is one compiled call. The node count is a traced
-argument inside a capacity bucket (`pool.node_capacity`) and pairing counts are padded to a few
-powers of two, so a whole evaluation compiles a handful of programs per architecture, and the
-JAX persistent compilation cache (`pipeline.config.enable_compile_cache`) skips even those on a
-rerun. Pairing keys are prefix-consistent (`jax.random.split`), so padding never changes a game.
+A batch plays P pairings × G games between black and white players that share a compile key
+(`AgentSpec.compile_key`: same architecture, test search settings and move rule; the node count
+may differ per pairing; or the anchors, which differ only in ε). Players are vmapped over
+pairings (stacked params and node counts, one per pairing) and over the games of each pairing;
+every ply is one compiled call. The node count is traced inside a tree of the pool's capacity
+(`pool.node_capacity` of its largest node count; one node needs no tree and has its own
+program), and every call of a group is padded to the same number of pairings, so an evaluation
+compiles a handful of programs per architecture, and JAX's persistent compilation cache
+(`pipeline.config.enable_compile_cache`) skips even those on a rerun.
+
+Random streams belong to pairings, not batches: the games of (black, white) that follow the
+k games already recorded for that ordered pair use a key derived from (black, white, k), so the
+games do not depend on how the plan is cut into calls or padded.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -27,9 +34,7 @@ from agents.players import eps_perfect_act_fn, network_act_fn
 from agents.search import SearchConfig
 from agents.snapshot import load_snapshot
 from pipeline.config import BatchConfig
-from pipeline.pool import AgentSpec, node_capacity
-
-MIN_PAIRS_ON_DEVICE = 16  # smallest padded pairing count (fewer distinct shapes to compile)
+from pipeline.pool import AgentSpec
 
 
 def _next_pow2(n: int) -> int:
@@ -38,65 +43,69 @@ def _next_pow2(n: int) -> int:
 
 @dataclasses.dataclass(frozen=True)
 class Batch:
-    """Pairings of one black class against one white class, played in one set of calls."""
+    """Pairings whose players share compile keys, played in one set of calls."""
 
     black: list[AgentSpec]  # [P]
     white: list[AgentSpec]  # [P]
     games: list[int]  # [P] games to record per pairing (≤ games_per_pairing)
+    games_before: list[int]  # [P] games of this ordered pair recorded before (seeds the stream)
     games_per_pairing: int  # G, the static number of games each pairing plays on device
-    pairs_on_device: int  # P rounded up (power of two, or the full call); repeats are dropped
+    pairs_on_device: int  # P padded to the group's fixed call size; repeats are dropped
 
 
 def make_batches(
-    need: dict[tuple[str, str], int], agents: dict[str, AgentSpec], batch: BatchConfig
+    need: dict[tuple[str, str], int],
+    agents: dict[str, AgentSpec],
+    batch: BatchConfig,
+    played: dict[tuple[str, str], int] | None = None,
 ) -> list[Batch]:
-    """Group the missing games by (black class, white class) and cut them into device batches
-    of at most `batch.max_games_per_call` games and `batch.max_pairs_per_call` pairings. Game
-    counts are rounded up to powers of two on device (the surplus is not recorded), and so are
-    pairing counts unless `batch.full_calls` pads them to the full call, so a whole evaluation
-    compiles only a few shapes per class."""
-    groups: dict[tuple, list[tuple[str, str, int]]] = {}
+    """Cut the missing games into device calls of at most `batch.max_games_per_call` games and
+    `batch.max_pairs_per_call` pairings. Each pair's games go in chunks of G = its game count
+    rounded up to a power of two (the surplus is not recorded); chunks are grouped by the two
+    players' compile keys and G, sorted by node counts (a call runs to its largest), and every
+    call of a group is padded to the same pairing count, so each group compiles one shape."""
+    played = played or {}
+    groups: dict[tuple, list[tuple[str, str, int, int]]] = {}
     for (b, w), n in sorted(need.items()):
-        key = (agents[b].class_key, agents[w].class_key)
-        groups.setdefault(key, []).append((b, w, n))
+        per_pairing = min(_next_pow2(n), batch.max_games_per_call)
+        before = played.get((b, w), 0)
+        key = (agents[b].compile_key, agents[w].compile_key, per_pairing)
+        while n > 0:
+            groups.setdefault(key, []).append((b, w, min(n, per_pairing), before))
+            before += per_pairing
+            n -= per_pairing
     out = []
-    for items in groups.values():
-        per_pairing = min(_next_pow2(max(n for _, _, n in items)), batch.max_games_per_call)
-        chunks = []
-        for b, w, n in items:
-            while n > 0:
-                chunks.append((b, w, min(n, per_pairing)))
-                n -= per_pairing
-        pairs_per_call = min(batch.max_pairs_per_call, batch.max_games_per_call // per_pairing)
-        pairs_per_call = max(1, pairs_per_call)
+    for (_, _, per_pairing), chunks in groups.items():
+        chunks.sort(key=lambda c: (agents[c[0]].test_nodes or 0, agents[c[1]].test_nodes or 0))
+        pairs_per_call = max(
+            1, min(batch.max_pairs_per_call, batch.max_games_per_call // per_pairing)
+        )
         for start in range(0, len(chunks), pairs_per_call):
             part = chunks[start : start + pairs_per_call]
             out.append(
                 Batch(
-                    black=[agents[b] for b, _, _ in part],
-                    white=[agents[w] for _, w, _ in part],
-                    games=[n for _, _, n in part],
+                    black=[agents[b] for b, _, _, _ in part],
+                    white=[agents[w] for _, w, _, _ in part],
+                    games=[n for _, _, n, _ in part],
+                    games_before=[k for _, _, _, k in part],
                     games_per_pairing=per_pairing,
-                    pairs_on_device=pairs_per_call
-                    if batch.full_calls
-                    else min(pairs_per_call, _next_pow2(max(len(part), MIN_PAIRS_ON_DEVICE))),
+                    pairs_on_device=pairs_per_call,
                 )
             )
     return out
 
 
-_MOVE_FNS: dict[tuple, object] = {}  # (size, compile key) → jitted move function
+_MOVE_FNS: dict[tuple, object] = {}  # (size, capacity, compile key) → jitted move function
 
 
-def _make_move_fn(size: int, spec: AgentSpec):
-    """Jitted `move(params [P, ...], nodes [], key, states [P, G]) -> states`: one ply of every
-    game of P pairings, the mover of all of them being `spec`'s class (params differ per
-    pairing; `nodes` is traced, at most the capacity bucket of `spec.test_nodes`)."""
+def _make_move_fn(size: int, capacity: int, spec: AgentSpec):
+    """Jitted `move(params [P, ...], nodes [P], pair_keys [P], ply, states [P, G]) -> states`:
+    one ply of every game of P pairings whose movers share `spec`'s compile key (params and node
+    counts differ per pairing)."""
     if spec.kind == "network":
         search = SearchConfig(**json.loads(spec.search_settings))
-        capacity = node_capacity(search.nodes)
-        search = dataclasses.replace(search, nodes=capacity)
-        traced = capacity > 1  # one node needs no tree: the static no-search program
+        traced = spec.test_nodes > 1  # one node needs no tree: the static no-search program
+        search = dataclasses.replace(search, nodes=capacity if traced else 1)
         net_act = network_act_fn(
             size, spec.width, spec.depth, search, greedy=spec.greedy,
             capacity=capacity if traced else None,
@@ -108,20 +117,27 @@ def _make_move_fn(size: int, spec: AgentSpec):
         eps_act = eps_perfect_act_fn(size)
         act = lambda eps, key, states, nodes: eps_act(eps, key, states)
 
-    def move(params, nodes, key, states):
-        keys = jax.random.split(key, states.ply.shape[0])
-        actions = jax.vmap(act, in_axes=(0, 0, 0, None))(params, keys, states, nodes)
+    def move(params, nodes, pair_keys, ply, states):
+        keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(pair_keys, ply)
+        actions = jax.vmap(act)(params, keys, states, nodes)
         return jax.vmap(jax.vmap(he.step))(states, actions)
 
     return jax.jit(move)
 
 
-class MatchEngine:
-    """Plays `Batch`es on device: one jitted, pairing- and game-vmapped move function per player
-    class, params loaded once per snapshot and stacked per batch."""
+def pair_seed(black: str, white: str, games_before: int) -> int:
+    """A stable 31-bit seed for the games of (black, white) after `games_before` recorded ones."""
+    return zlib.crc32(f"{black}\0{white}\0{games_before}".encode()) & 0x7FFFFFFF
 
-    def __init__(self, size: int):
+
+class MatchEngine:
+    """Plays `Batch`es on device: one jitted, pairing- and game-vmapped move function per compile
+    key, params loaded once per snapshot and stacked per batch. `capacity` is the tree size of
+    every searching network player (`pool.node_capacity` of the pool's largest node count)."""
+
+    def __init__(self, size: int, capacity: int):
         self.size = size
+        self.capacity = capacity
         self._moves: dict[tuple, object] = {}  # the move functions this engine used
         self._params: dict[str, object] = {}
 
@@ -130,9 +146,9 @@ class MatchEngine:
         return len(self._moves)
 
     def _move_fn(self, spec: AgentSpec):
-        key = (self.size, spec.compile_key)
+        key = (self.size, self.capacity, spec.compile_key)
         if key not in _MOVE_FNS:  # module-level, so later evaluations in a process reuse it
-            _MOVE_FNS[key] = _make_move_fn(self.size, spec)
+            _MOVE_FNS[key] = _make_move_fn(self.size, self.capacity, spec)
         self._moves[key] = _MOVE_FNS[key]
         return _MOVE_FNS[key]
 
@@ -147,16 +163,25 @@ class MatchEngine:
         return jax.tree.map(lambda *leaves: jnp.asarray(np.stack(leaves)), *trees)
 
     def play(self, batch: Batch, key: jax.Array) -> np.ndarray:
-        """Black wins per pairing [P] over the first `batch.games[p]` games of each; `key` is
-        consumed. Pairings are padded to `batch.pairs_on_device` with repeats whose games are
-        dropped, so that calls of a class share a few compiled shapes."""
+        """Black wins per pairing [P] over the first `batch.games[p]` games of each. Each
+        pairing's games use `fold_in(key, pair_seed(...))`; pairings are padded to
+        `batch.pairs_on_device` with repeats whose games are dropped."""
         n_pairs = len(batch.games)
         padded = batch.pairs_on_device
-        black = list(batch.black) + [batch.black[0]] * (padded - n_pairs)
-        white = list(batch.white) + [batch.white[0]] * (padded - n_pairs)
+        pad = lambda items: list(items) + [items[0]] * (padded - n_pairs)  # noqa: E731
+        black, white = pad(batch.black), pad(batch.white)
         params = (self._stacked_params(black), self._stacked_params(white))
         moves = (self._move_fn(black[0]), self._move_fn(white[0]))
-        nodes = [jnp.int32(s.test_nodes or 1) for s in (black[0], white[0])]
+        nodes = [
+            jnp.asarray([s.test_nodes or 1 for s in side], jnp.int32) for side in (black, white)
+        ]
+        seeds = [
+            pair_seed(b.agent, w.agent, k)
+            for b, w, k in zip(black, white, pad(batch.games_before), strict=True)
+        ]
+        pair_keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(
+            key, jnp.asarray(seeds, jnp.uint32)
+        )
         games = batch.games_per_pairing
         states = jax.tree.map(
             lambda x: jnp.broadcast_to(x, (padded, games) + x.shape), he.init(self.size)
@@ -164,7 +189,7 @@ class MatchEngine:
         shortest = 2 * self.size - 1  # no game ends before black's size-th stone
         for ply in range(self.size * self.size):
             side = ply % 2  # no swap rule: black moves on even plies in every game
-            states = moves[side](params[side], nodes[side], jax.random.fold_in(key, ply), states)
+            states = moves[side](params[side], nodes[side], pair_keys, ply, states)
             if ply + 1 >= shortest and bool(jnp.all(states.terminated)):
                 break
         winner = np.asarray(states.winner)[:n_pairs]

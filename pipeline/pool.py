@@ -47,28 +47,15 @@ class AgentSpec:
     forward_flops_standard: float | None = None
 
     @property
-    def class_key(self) -> tuple:
-        """Agents with equal keys play in the same batches (same architecture and search)."""
-        if self.kind == "network":
-            return ("network", self.width, self.depth, self.search_settings, self.greedy)
-        return ("anchor",)
-
-    @property
     def compile_key(self) -> tuple:
-        """Agents with equal keys share one compiled move function: the node count is a traced
-        value inside a tree-capacity bucket (`node_capacity`), not part of the program."""
+        """Agents with equal keys share one compiled move function (`pipeline.match_engine`):
+        same architecture, test search (node count aside) and move rule; whether it searches
+        at all (one node needs no tree) is part of the key, the node count is not."""
         if self.kind != "network":
             return ("anchor",)
         settings = {k: v for k, v in json.loads(self.search_settings).items() if k != "nodes"}
         search = json.dumps(settings, sort_keys=True)
-        return (
-            "network",
-            self.width,
-            self.depth,
-            search,
-            node_capacity(self.test_nodes),
-            self.greedy,
-        )
+        return ("network", self.width, self.depth, search, self.greedy, self.test_nodes > 1)
 
     def row(self) -> dict:
         """This agent as a row of `agents.parquet` (pipeline.results.AGENT_COLUMNS)."""
@@ -80,8 +67,8 @@ class AgentSpec:
 
 
 def node_capacity(nodes: int) -> int:
-    """Tree capacity bucket of a node count: 1 (no search), then powers of 8 (8, 64, 512, …),
-    so that node variants 2…512 share three compiled programs per architecture."""
+    """Tree capacity for a pool whose largest node count is `nodes`: the next power of 8
+    (8, 64, 512, …), so that pools of similar reach share compiled programs (1: no search)."""
     return 1 if nodes <= 1 else 8 ** math.ceil(math.log(nodes, 8) - 1e-9)
 
 

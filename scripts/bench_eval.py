@@ -105,6 +105,27 @@ def run_engine(cwd: Path, args: list[str], cache: Path | None) -> dict:
     return dict(bench, games=games, play_s=wall_s, games_per_s=games / wall_s)
 
 
+def elo_agreement(a: Path, b: Path, size: int) -> tuple[float, float]:
+    """Two independent tournaments of the same pool (different random streams): the fraction
+    of agents whose Elo agree within two combined standard errors, and the largest |z|."""
+    import numpy as np
+    import pandas as pd
+
+    from pipeline.elo_table import board_table
+
+    def ratings(root: Path) -> pd.DataFrame:
+        board = root / "eval" / f"b{size}"
+        table, _ = board_table(
+            pd.read_parquet(board / "matches.parquet"), pd.read_parquet(board / "agents.parquet")
+        )
+        return table.set_index("agent")[["elo", "elo_se"]]
+
+    ra, rb = ratings(a), ratings(b).reindex(ratings(a).index)
+    z = (ra["elo"] - rb["elo"]) / np.hypot(ra["elo_se"], rb["elo_se"]).clip(lower=1e-9)
+    z = z[ra["elo_se"] > 0]  # the anchor is 0 in both
+    return float((z.abs() < 2).mean()), float(z.abs().max())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", default="11146d9", help="git ref of the engine to beat")
@@ -140,6 +161,7 @@ def main() -> None:
         run_engine(REPO, [f"results_dir={tmp / 'fill'}", *new_args[1:]], cache)  # fills it
         warm_args = [f"results_dir={tmp / 'warm'}", *new_args[1:]]
         rows["this engine, warm cache"] = run_engine(REPO, warm_args, cache)
+        agree = elo_agreement(tmp / "old", tmp / "new", args.board)
 
     base = rows[f"baseline {args.baseline}, cold"]
     print(f"{'engine':32} {'games':>7} {'play s':>8} {'games/s':>8} {'compile s':>10} "
@@ -148,6 +170,10 @@ def main() -> None:
         print(f"{name:32} {r['games']:7d} {r['play_s']:8.1f} {r['games_per_s']:8.1f} "
               f"{r['compile_s']:10.1f} {r['programs']:8d} "
               f"{r['games_per_s'] / base['games_per_s']:7.2f}x")  # fmt: skip
+    print(
+        f"Elo (Jones's model) of the two engines' tournaments agree within 2 SE for "
+        f"{agree[0]:.0%} of agents (largest |z| {agree[1]:.2f}); their random streams differ"
+    )
 
 
 if __name__ == "__main__":

@@ -11,16 +11,14 @@ from pathlib import Path
 
 import jax
 import pytest
-from hydra import compose, initialize_config_dir
 
 from agents.network import forward_flops, init_params, param_count
 from agents.search import SearchConfig
 from agents.snapshot import save_snapshot
-from pipeline.config import Config, register_configs, to_object
+from pipeline.config import compose
 from pipeline.layout import Layout
 
 REPO = Path(__file__).resolve().parents[1]
-CONF_DIR = REPO / "conf"
 
 # The smallest training job that still writes snapshots: seconds on CPU.
 TINY_TRAIN = (
@@ -35,11 +33,7 @@ TINY_TRAIN = (
 )
 
 
-def compose_config(*overrides: str) -> Config:
-    """conf/config.yaml composed with `overrides`, as every entry point sees it."""
-    register_configs()
-    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
-        return to_object(compose("config", overrides=list(overrides)))
+compose_config = compose  # conf/config.yaml composed with overrides, typed
 
 
 def run_module(module: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -72,10 +72,11 @@ def test_eps_perfect_anchors_bracket_the_solver(evaluated):
         black=[anchors["perfect"], anchors["eps-perfect-0.1"], anchors["eps-perfect-0.6"]],
         white=[anchors["random"], anchors["perfect"], anchors["perfect"]],
         games=[32, 32, 32],
+        games_before=[0, 0, 0],
         games_per_pairing=32,
         pairs_on_device=16,  # the shape of the fixture's anchor-vs-anchor games
     )
-    black_wins = MatchEngine(SIZE).play(batch, jax.random.PRNGKey(0))
+    black_wins = MatchEngine(SIZE, capacity=16).play(batch, jax.random.PRNGKey(0))
     assert black_wins[0] == 32 and 32 > black_wins[1] > black_wins[2]
     with pytest.raises(ValueError, match="only eps=1"):
         eps_perfect_player(5, 0.5)
@@ -100,6 +101,28 @@ def test_plan_is_target_minus_played_and_batches_cover_it():
         for b, w, n in zip(batch.black, batch.white, batch.games, strict=True):
             covered[(b.agent, w.agent)] = covered.get((b.agent, w.agent), 0) + n
     assert covered == targets
+
+
+def test_games_do_not_depend_on_how_the_plan_is_cut_into_calls():
+    """Each ordered pair's games follow from (black, white, games already recorded): cutting
+    the same plan into calls of 2 or of 16 pairings plays the very same games."""
+    anchors = {a.agent: a for a in anchor_agents(SIZE, AnchorConfig(eps=[0.2, 0.5]))}
+    need = {(b, w): 24 for b in anchors for w in anchors if b != w}
+    played = {pair: 8 for pair in need}  # the stream continues after recorded games
+    engine = MatchEngine(SIZE, capacity=16)
+
+    def play(pairs_per_call):
+        config = BatchConfig(max_games_per_call=512, max_pairs_per_call=pairs_per_call)
+        wins = {}
+        for batch in make_batches(need, anchors, config, played):
+            result = engine.play(batch, jax.random.PRNGKey(3))
+            for b, w, n in zip(batch.black, batch.white, result, strict=True):
+                wins[(b.agent, w.agent)] = wins.get((b.agent, w.agent), 0) + int(n)
+        return wins
+
+    small, large = play(2), play(16)
+    assert small == large and set(small) == set(need)
+    assert 0 < sum(small.values()) < sum(need.values())  # real games, not a constant
 
 
 def test_round_robin_writes_matches_agents_and_elo(evaluated):
@@ -234,7 +257,6 @@ def test_active_pairing_plays_suggested_pairs(tmp_path):
         "eval.anchors.eps=[]",
         "eval.anchors.random=false",
         "eval.se_target=1.0",  # unreachable: stops after max_rounds
-        "eval.batch.full_calls=true",
         "eval.active_cfg.initial_neighbours=1",
         "eval.active_cfg.pairs_per_round=3",
         "eval.active_cfg.games_per_round=64",  # 32 games per colour, the fixture's shapes
@@ -288,5 +310,5 @@ def test_pool_ids_variants_and_argmax_switch(tmp_path):
     assert {a for a in pool.agents if a.startswith(f"{RUN}/07@2")} == {f"{RUN}/07@2/argmax"}
     assert not any(a.startswith(f"{RUN}/04@2") for a in pool.agents)
     sampled = build_pool(_config(tmp_path), snapshots).agents[f"{RUN}/04@1"]
-    assert sampled.class_key != pool.agents[f"{RUN}/04@1/argmax"].class_key
+    assert sampled.compile_key != pool.agents[f"{RUN}/04@1/argmax"].compile_key
     assert discover_snapshots(tmp_path, 4) == []

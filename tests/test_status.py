@@ -7,21 +7,21 @@ import time
 
 import pandas as pd
 import pytest
-from conftest import CONF_DIR, TINY_TRAIN, compose_config, fake_snapshot, run_module
+from conftest import TINY_TRAIN, compose_config, fake_snapshot, run_module
 from hydra import compose, initialize_config_dir
 
 import pipeline.train as train
 from agents.search import SearchConfig
 from hex_env.files import atomic_write_json
 from pipeline import results
-from pipeline.config import register_configs
+from pipeline.config import CONF_DIR, register_configs
 from pipeline.layout import Layout
 from pipeline.status import format_status, planned_runs, run_status, sweep_status
 
-# +experiment=tiny (3×3, grill, 4 nodes) with four widths in the grid
+# +experiment=tiny (3×3, jones, 4 nodes) with four widths in the grid
 GRID = ("+experiment=tiny", "sweep.boards={3:{widths:[4,8,16,32],depths:[1]}}")
-DONE, RUNNING, FAILED, PENDING = (f"b3-w{w}-d1-grill4-seed0" for w in (4, 8, 16, 32))
-EXTRA = "b3-w2-d2-grill4-seed0"  # started by hand, not in the grid, no heartbeat: stopped
+DONE, RUNNING, FAILED, PENDING = (f"b3-w{w}-d1-jones4-seed0" for w in (4, 8, 16, 32))
+EXTRA = "b3-w2-d2-jones4-seed0"  # started by hand, not in the grid, no heartbeat: stopped
 ERROR = "FloatingPointError: non-finite loss at iteration 7; stopping."
 
 
@@ -74,7 +74,7 @@ def results_dir(tmp_path):
 def test_planned_run_names_are_the_training_jobs_names():
     cfg = _raw(*GRID, "train.seed=5", "sweep.seeds=[0,1]")
     names = planned_runs(cfg)
-    assert list(names) == [f"b3-w{w}-d1-grill4-seed{s}" for w in (4, 8, 16, 32) for s in (0, 1)]
+    assert list(names) == [f"b3-w{w}-d1-jones4-seed{s}" for w in (4, 8, 16, 32) for s in (0, 1)]
     assert set(names.values()) == {3}
     # the same name a training job of that grid point resolves
     point = compose_config(*GRID, "model.width=8", "model.depth=1", "train.seed=1")
@@ -132,8 +132,8 @@ def test_retry_after_failure_is_running_and_stale_heartbeats_are_not(results_dir
 
 def test_board_without_grid_and_no_snapshots(tmp_path):
     """A results dir used without a preset: boards come from started runs; nothing planned."""
-    Layout(tmp_path).run("b5-w4-d1-grill4-seed0").dir.mkdir(parents=True)
-    Layout(tmp_path).run("b5-w4-d1-grill4-seed0").config.write_text("board:\n  size: 5\n")
+    Layout(tmp_path).run("b5-w4-d1-jones4-seed0").dir.mkdir(parents=True)
+    Layout(tmp_path).run("b5-w4-d1-jones4-seed0").config.write_text("board:\n  size: 5\n")
     status = sweep_status(_raw(f"results_dir={tmp_path}"))
     assert [b.size for b in status.boards] == [5]
     assert [r.state for r in status.runs] == ["stopped"] and status.ok

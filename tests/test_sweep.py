@@ -2,11 +2,11 @@
 
 import pandas as pd
 import pytest
-from conftest import CONF_DIR, TINY_TRAIN, compose_config, run_module
+from conftest import TINY_TRAIN, compose_config, run_module
 from hydra import compose, initialize_config_dir
 
 from pipeline.catalog import build_catalog
-from pipeline.config import register_configs, validate, validate_eval
+from pipeline.config import CONF_DIR, register_configs, validate, validate_eval
 from pipeline.layout import Layout
 from pipeline.sweep import check_grid, train_commands
 
@@ -90,7 +90,7 @@ def test_submitit_local_multirun_lands_in_the_catalog(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     tables = build_catalog(tmp_path)
     runs = tables["runs"]
-    assert sorted(runs["run_name"]) == [f"b2-w{w}-d1-grill4-seed0" for w in (2, 4, 8)]
+    assert sorted(runs["run_name"]) == [f"b2-w{w}-d1-jones4-seed0" for w in (2, 4, 8)]
     assert (runs["status"] == "done").all()
     snapshots = pd.read_parquet(tmp_path / "catalog" / "snapshots.parquet")
     assert set(snapshots["width"]) == {2, 4, 8}

@@ -184,7 +184,7 @@ def test_tiny_run_writes_snapshots_with_provenance(tmp_path, schedule):
         # Jones: nodes × (weights + biases) per sample; standard: 2/MAC, search + learner
         assert m["train_flops_jones"] == m["samples"] * 8 * m["params"]
         assert m["train_flops_standard"] > m["samples"] * 8 * m["forward_flops_standard"]
-        assert m["seed"] == 0 and m["code_version"] and m["search"]["kind"] == "grill"
+        assert m["seed"] == 0 and m["code_version"] and m["search"]["kind"] == "jones"
         assert m["train"]["schedule"] == schedule
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["iteration"] for r in rows] == list(range(1, len(rows) + 1))

@@ -1,0 +1,146 @@
+"""Node scaling on trained agents: Elo vs test node count, per test-time search, with SEs.
+
+    .venv/bin/python scripts/node_scaling.py --results-dir outputs/nodescale --board 4 \\
+        --run b4-w16-d2-jones64-seed0 --snapshots 3,7,11
+
+For each test-time search (Jones's search; the corrected λ at c = 1/16, 1/4, 1; PUCT; Gumbel)
+the chosen snapshots of one run play as node variants 1, 2, 4, …, 128 (each variant against every
+other variant of the same snapshot and search), joined through the snapshot's reference agent to
+the round-robin pool of that run at 64 nodes and the anchors (on boards the solver handles, the
+exact solver anchors perfect = 0, so the searches share one scale). Everything runs through
+`pipeline.evaluate`, so a rerun plays only missing games. Writes every (search, snapshot, nodes)
+Elo with its SE, the Elo per decade of nodes (SE-weighted least squares of Elo on log10 nodes,
+1…64) and whether Elo rises at every doubling (within one SE), to a JSON file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline import elo_table
+from pipeline.config import compose
+from pipeline.evaluate import evaluate
+from pipeline.layout import Layout
+from pipeline.pool import discover_snapshots, network_agent
+
+REPO = Path(__file__).resolve().parents[1]
+SEARCHES = {  # label → eval.search_override
+    "jones": {"kind": "jones"},
+    "grill c=1/16": {"kind": "grill", "c": 0.0625},
+    "grill c=1/4": {"kind": "grill", "c": 0.25},
+    "grill c=1": {"kind": "grill", "c": 1.0},
+    "puct": {"kind": "puct"},
+    "gumbel": {"kind": "gumbel"},
+}
+
+
+def _override(search: dict) -> str:
+    return "eval.search_override={" + ",".join(f"{k}:{v}" for k, v in search.items()) + "}"
+
+
+def elo_per_decade(nodes: np.ndarray, elo: np.ndarray, se: np.ndarray) -> tuple[float, float]:
+    """SE-weighted least-squares slope of Elo on log10 nodes, and its standard error."""
+    x = np.log10(nodes)
+    w = 1.0 / np.maximum(se, 1.0) ** 2
+    xm = np.sum(w * x) / np.sum(w)
+    sxx = np.sum(w * (x - xm) ** 2)
+    slope = np.sum(w * (x - xm) * (elo - np.sum(w * elo) / np.sum(w))) / sxx
+    return float(slope), float(math.sqrt(1.0 / sxx))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results-dir", required=True)
+    parser.add_argument("--board", type=int, required=True)
+    parser.add_argument("--run", required=True, help="run name whose snapshots are measured")
+    parser.add_argument("--snapshots", required=True, help="comma list of snapshot indices")
+    parser.add_argument("--nodes", default="1,2,4,8,16,32,64,128")
+    parser.add_argument("--games", type=int, default=64, help="games per variant pair")
+    parser.add_argument("--searches", default=",".join(SEARCHES))
+    parser.add_argument("--out", default=str(REPO / "docs" / "results" / "node_scaling.json"))
+    args = parser.parse_args()
+    nodes = [int(n) for n in args.nodes.split(",")]
+    labels = args.searches.split(",")
+    base = [
+        f"results_dir={args.results_dir}",
+        f"board.size={args.board}",
+        f"eval.runs=[{args.run}]",
+        "eval.reference_nodes=64",
+        f"eval.node_variants=[{','.join(map(str, nodes))}]",
+        f"eval.variant_snapshots='{args.snapshots}'",
+        "eval.games_per_pair=16",  # the run's round robin at 64 nodes: the families' link
+        f"eval.variant_games_per_pair={args.games}",
+        "eval.elo=false",
+    ]
+    for label in labels:
+        print(f"== {label}", flush=True)
+        summary = evaluate(compose(*base, _override(SEARCHES[label])))
+        print(f"   {summary['games']:,} games in {summary['wall_s']:.0f} s", flush=True)
+    table = elo_table.build(args.results_dir, args.board)
+    table = table[table["run"] == args.run]
+    wanted = {int(s) for s in args.snapshots.split(",")}
+    version = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
+    rows, fits = [], []
+    for label in labels:
+        probe = compose(*base, _override(SEARCHES[label]))
+        ids = {}
+        for directory, meta in discover_snapshots(args.results_dir, args.board, [args.run]):
+            if int(meta["index"]) not in wanted:
+                continue
+            for n in nodes:
+                spec = network_agent(
+                    directory, meta, n, probe.eval.greedy, dict(probe.eval.search_override)
+                )
+                ids[spec.agent] = (int(meta["index"]), n, float(meta["train_flops_jones"]))
+        part = table[table["agent"].isin(ids)]
+        for _, r in part.iterrows():
+            snapshot, n, flops = ids[r["agent"]]
+            rows.append(
+                {"search": label, "board": args.board, "snapshot": snapshot,
+                 "train_flops_jones": flops, "nodes": n, "elo": float(r["elo"]),
+                 "elo_se": float(r["elo_se"]), "agent": r["agent"]}
+            )  # fmt: skip
+    df = pd.DataFrame(rows)
+    for (label, snapshot), g in df.groupby(["search", "snapshot"]):
+        g = g.sort_values("nodes")
+        fit = g[g["nodes"] <= 64]
+        slope, slope_se = elo_per_decade(
+            fit["nodes"].to_numpy(), fit["elo"].to_numpy(), fit["elo_se"].to_numpy()
+        )
+        steps = np.diff(g["elo"].to_numpy())
+        step_se = np.hypot(g["elo_se"].to_numpy()[1:], g["elo_se"].to_numpy()[:-1])
+        fits.append(
+            {"search": label, "board": args.board, "snapshot": int(snapshot),
+             "elo_per_decade_1_64": slope, "elo_per_decade_se": slope_se,
+             "rises_every_doubling_within_1se": bool(np.all(steps > -step_se)),
+             "doubling_gains": [round(float(s), 1) for s in steps]}
+        )  # fmt: skip
+    out = Path(args.out)
+    previous = json.loads(out.read_text()) if out.exists() else {"rows": [], "fits": []}
+    keep = lambda items: [x for x in items if x["board"] != args.board]  # noqa: E731
+    result = {
+        "description": __doc__.splitlines()[0],
+        "protocol": "sampled moves from the search policy, each search's paper noise setting; "
+        "Elo: Jones's colour-symmetrised Bradley-Terry, anchor perfect=0 where the solver plays",
+        "code_version": version,
+        "config": {"results_dir": args.results_dir, "games_per_variant_pair": args.games},
+        "rows": keep(previous["rows"]) + rows,
+        "fits": keep(previous["fits"]) + fits,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(pd.DataFrame(fits).to_string(index=False))
+    print(f"wrote {out}; Elo table {Layout(args.results_dir).board(args.board).elo}")
+
+
+if __name__ == "__main__":
+    main()
