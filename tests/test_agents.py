@@ -100,15 +100,22 @@ def test_search_finds_the_immediate_win_with_an_untrained_net(kind):
     state = he.init(size)
     for cell in moves:
         state = he.step(state, cell)
-    states = jax.tree.map(lambda x: jnp.stack([x] * 4), state)
+    states = jax.tree.map(lambda x: jnp.stack([x] * 64), state)
+    # Jones's conventions (unexpanded cells count as losses, q̂ = 0) explore little: from an
+    # untrained prior the sampled descent can settle on a visited sibling before ever trying the
+    # win (at Jones's c = 1/16 and 32 nodes about half the searches here miss it), so use a
+    # larger c, sized to each λ form (√N smaller for grill); puct and gumbel are deterministic.
+    c = {"jones": 1.0, "grill": 4.0}.get(kind, 1.0)
     search = jax.jit(
-        # Jones's c = 1/16 with unvisited q → 0 explores little: from an untrained prior it can
-        # settle on a visited sibling before ever trying the win, so use a larger c here.
-        make_search_fn(net.apply, SearchConfig(kind=kind, nodes=32, c=1.0), size),
+        make_search_fn(net.apply, SearchConfig(kind=kind, nodes=32, c=c), size),
         static_argnames=("explore", "greedy"),
     )
     out = search(params, jax.random.key(3), states, explore=False, greedy=True)
-    assert (np.asarray(out.action) == 5).all(), (kind, out.action)
+    found = np.asarray(out.action) == 5
+    if kind in ("jones", "grill"):
+        assert found.mean() >= 0.85, (kind, found.mean())  # 0.95 for both at mctx 0.0.71
+    else:
+        assert found.all(), (kind, out.action)
     assert np.allclose(out.policy.sum(-1), 1.0, atol=1e-5)
     assert (np.asarray(out.policy)[:, [2, 3, 7, 4]] == 0).all()  # occupied cells get nothing
 
@@ -226,11 +233,14 @@ def test_batched_search_loop_builds_the_same_tree_as_mctx(kind):
         np.testing.assert_array_equal(ours.action_weights, theirs.action_weights)
 
 
-def test_categorical_matches_jax_random_categorical():
-    logits = jax.random.normal(jax.random.key(0), (64, 25)) * 3
-    logits = logits.at[:, :5].set(-1e30)
-    for seed in range(5):
-        key = jax.random.key(seed)
-        np.testing.assert_array_equal(
-            search_lib._categorical(key, logits), jax.random.categorical(key, logits)
-        )
+def test_descent_sampler_draws_from_the_policy_and_never_a_cell_without_mass():
+    probs = jnp.array([0.5, 0.0, 0.3, 0.2, 0.0]) * 0.999  # Σ ≠ 1 is fine
+    keys = jax.random.split(jax.random.key(0), 40_000)
+    sample = jax.vmap(search_lib._sample, in_axes=(0, None))
+    actions = np.asarray(sample(keys, probs))
+    freq = np.bincount(actions, minlength=5) / actions.size
+    np.testing.assert_allclose(freq, [0.5, 0.0, 0.3, 0.2, 0.0], atol=0.01)
+    assert freq[1] == 0 and freq[4] == 0
+    # all the mass on the first cell, or on the last one
+    assert set(np.asarray(sample(keys[:999], jnp.array([1.0, 0.0, 0.0])))) == {0}
+    assert set(np.asarray(sample(keys[:999], jnp.array([0.0, 0.0, 1.0])))) == {2}
