@@ -8,10 +8,10 @@ Two measurements, each over a grid of board size S, model width×depth, batch B 
     implementations take turns run by run: hexscale's Gumbel search and the naive baseline
     (`shared/baselines/naive_selfplay.py`: `mctx.gumbel_muzero_policy`, flood-fill win check, plain
     MLP) run the same algorithm with the same settings, so their ratio is the fair one; hexscale's
-    Grill search (the training default) is timed beside them.
+    Jones search (the training default) and Grill search (the corrected λ) are timed beside them.
   * `train`: `pipeline.train.make_iteration`, the whole jitted self-play + learner call
     (rollout_steps moves in B envs, then B·rollout_steps samples trained once each, learner
-    batch B), with Grill search unless `--train-kinds` says otherwise.
+    batch B), with Jones search unless `--train-kinds` says otherwise.
     Reports samples/s, node evaluations/s and train FLOPs/s in both conventions of
     `pipeline.train.flops_per_sample` (Jones: N × weights+biases per sample; standard: 2 per MAC
     over the N self-play forwards + learner forward/backward + bootstrap).
@@ -49,7 +49,7 @@ import optax
 import hex_env as he
 from agents.network import HexNet, forward_flops
 from agents.search import SearchConfig, make_recurrent_fn, make_root_fn, make_search_fn
-from pipeline.config import BoardConfig, ModelConfig, Config, TrainSettings
+from pipeline.config import BoardConfig, Config, ModelConfig, TrainSettings
 from pipeline.train import flops_per_sample, init_carry, make_iteration
 
 NAIVE_PATH = Path(__file__).resolve().parents[2] / "shared" / "baselines" / "naive_selfplay.py"
@@ -241,14 +241,15 @@ def parse_grid(args, default):
 def print_table(rows):
     search = [r for r in rows if r["bench"] == "search"]
     if search:
-        print("\n| size | model | batch | nodes | naive Gumbel evals/s | hexscale Gumbel evals/s "
-              "| ratio | hexscale Grill evals/s | ratio |")  # fmt: skip
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("\n| size | model | batch | nodes | naive Gumbel evals/s "
+              "| hexscale Gumbel evals/s | ratio | hexscale Jones evals/s | ratio "
+              "| hexscale Grill evals/s | ratio |")  # fmt: skip
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         key = lambda r: (r["size"], r["width"], r["depth"], r["batch"], r["nodes"])
         for k, group in itertools.groupby(search, key):
             by = {r["kind"] if r["impl"] == "hexscale" else "naive": r for r in group}
             cells = []
-            for name in ("naive", "gumbel", "grill"):
+            for name in ("naive", "gumbel", "jones", "grill"):
                 r = by.get(name)
                 cells.append(f"{r['node_evals_per_s']:,.0f}" if r else "–")
                 if name != "naive":
@@ -279,12 +280,9 @@ def main() -> None:
     ap.add_argument(
         "--nodes", nargs="+", type=int, help="network evaluations per move, e.g. 16 64 256"
     )
-    ap.add_argument(
-        "--kinds", nargs="+", default=["gumbel", "grill"], choices=["gumbel", "grill", "puct"]
-    )
-    ap.add_argument(
-        "--train-kinds", nargs="+", default=["grill"], choices=["gumbel", "grill", "puct"]
-    )
+    kinds = ["gumbel", "jones", "grill", "puct"]
+    ap.add_argument("--kinds", nargs="+", default=["gumbel", "jones", "grill"], choices=kinds)
+    ap.add_argument("--train-kinds", nargs="+", default=["jones"], choices=kinds)
     ap.add_argument("--moves", type=int, default=2, help="moves per timed search call")
     ap.add_argument("--rollout-steps", type=int, default=16, help="self-play steps per train call")
     ap.add_argument("--repeats", type=int, default=3, help="timed calls per implementation")
