@@ -439,6 +439,13 @@ def _draw(draw, title: str, data: pd.DataFrame | None, convention: str) -> Figur
         return _failed_figure(title, f"cannot draw: {err}", data, convention=convention)
 
 
+def _with_note(fig: Figure, note: str) -> Figure:
+    """`fig` with `note` written along its bottom edge (nothing if the note is empty)."""
+    if note:
+        fig.text(0.01, 0.005, note, fontsize=7, color="tab:red", ha="left", va="bottom", wrap=True)
+    return fig
+
+
 def _save(fig: Figure, out_dir: pathlib.Path, name: str) -> list[str]:
     paths = []
     for ext in ("png", "pdf"):
@@ -507,6 +514,8 @@ def _markdown(summary: dict) -> str:
         f"anchor: {summary.get('anchor', 'unknown')}.",
         "",
     ]
+    if summary.get("main_policy_note"):
+        lines += [f"**Main fit: {summary['main_policy_note']}.**", ""]
     fits = {}
     j = summary.get("jones_frontier")
     if j:
@@ -711,10 +720,19 @@ def write_all(
             summary["policies"][name] = _fit_summary(fits[name], agents_of[name], policy)
         except ValueError as err:
             summary["policies"][name] = {"policy": policy, "error": str(err)}
-    if "frontier" not in fits:
-        raise ValueError(f"the frontier policy could not be fitted: {summary['policies']}")
-    main_fit = fits["frontier"]
-    main_agents = agents_of["frontier"]
+    main_policy = next((name for name in POLICIES if name in fits), None)
+    if main_policy is None:
+        raise ValueError(f"no scaling policy could be fitted: {summary['policies']}")
+    summary["main_policy"] = main_policy
+    fallback_note = ""
+    if main_policy != "frontier":  # too few agents on the frontier: say so on every figure
+        fallback_note = (
+            f"frontier policy not fitted ({summary['policies']['frontier']['error']}); "
+            f"Figs. 3-5, 14 show the {main_policy} fit"
+        )
+        summary["main_policy_note"] = fallback_note
+    main_fit = fits[main_policy]
+    main_agents = agents_of[main_policy]
     grid_kw = {"extrapolate_nodes": extrapolate_nodes}
 
     best = tradeoffs.pareto_best(tradeoffs.model_grid(main_fit, **grid_kw))
@@ -738,10 +756,10 @@ def write_all(
             rows = [f"{key}_oom@{p:.0f}" for p in levels]
             spans[f"{key}_lo"] = table.loc[rows, "lo"].to_numpy()
             spans[f"{key}_hi"] = table.loc[rows, "hi"].to_numpy()
-        for k, row in summary["policies"]["frontier"]["params"].items():
+        for k, row in summary["policies"][main_policy]["params"].items():
             row["lo"], row["hi"] = table.loc[k, "lo"], table.loc[k, "hi"]
-        summary["policies"]["frontier"]["bootstrap"] = boot.summary()
-        summary["policies"]["frontier"]["bootstrap_resamples"] = n_resamples
+        summary["policies"][main_policy]["bootstrap"] = boot.summary()
+        summary["policies"][main_policy]["bootstrap_resamples"] = n_resamples
         summary["spans_bootstrap"] = boot.summary()
         if not boot.ci_available:
             spans_note = (
@@ -749,7 +767,7 @@ def write_all(
                 f"{boot.n_clusters} {'runs' if boot.cluster else 'agents'} resampled"
             )
     summary["spans"] = spans.to_dict(orient="records")
-    main_note = _status_note(main_fit.status)
+    main_note = "; ".join(n for n in (fallback_note, _status_note(main_fit.status)) if n)
 
     for name, title, draw in (
         ("fig3_elo_vs_compute", "Epoch Fig. 3", lambda: plot_fig3(main_agents, main_fit)),
@@ -760,14 +778,19 @@ def write_all(
             lambda: plot_fig5(spans, note="; ".join(n for n in (main_note, spans_note) if n)),
         ),
     ):
-        summary["files"] += _save(_draw(draw, title, main_agents, convention), out, name)
+        summary["files"] += _save(
+            _with_note(_draw(draw, title, main_agents, convention), fallback_note), out, name
+        )
     fig14_levels = levels[[1, len(levels) // 2, -2]] if len(levels) >= 3 else levels
     summary["files"] += _save(
-        _draw(
-            lambda: plot_fig14(main_fit, fig14_levels, agents=main_agents),
-            "Epoch Fig. 14",
-            main_agents,
-            convention,
+        _with_note(
+            _draw(
+                lambda: plot_fig14(main_fit, fig14_levels, agents=main_agents),
+                "Epoch Fig. 14",
+                main_agents,
+                convention,
+            ),
+            fallback_note,
         ),
         out,
         "fig14_pareto_vs_contour",

@@ -124,6 +124,21 @@ class BatchConfig:
 
 
 @dataclasses.dataclass
+class SearchOverride:
+    """`agents.search.SearchConfig` fields to replace at test time; null keeps the snapshot's."""
+
+    kind: str | None = None
+    c: float | None = None
+    noise_fraction: float | None = None
+    test_noise: bool | None = None
+    pb_c_init: float | None = None
+    max_considered: int | None = None
+
+    def fields(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+@dataclasses.dataclass
 class EvalConfig:
     """`pipeline.evaluate`: tournaments of one board's snapshots, node variants and anchors."""
 
@@ -136,9 +151,9 @@ class EvalConfig:
     variant_snapshots: str = "all"  # all | last (of each run) | none | comma list "4,20"
     variant_games_per_pair: int | None = None  # null: games_per_pair
     greedy: bool = False  # argmax of the search policy instead of sampling from it
-    # test-time search: SearchConfig fields replacing each snapshot's training settings, e.g.
-    # {kind: grill, c: 0.25}; {}: play with the training search (agent ids name any change)
-    search_override: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # test-time search: fields replacing each snapshot's training search (null: as trained);
+    # agent ids name any change
+    search_override: SearchOverride = dataclasses.field(default_factory=SearchOverride)
     anchors: AnchorConfig = dataclasses.field(default_factory=AnchorConfig)
     active: bool = False  # Jones's active pairing instead of the full round robin
     se_target: float = 50.0  # Elo; active mode stops when every pool rating's SE is below it

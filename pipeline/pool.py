@@ -179,7 +179,7 @@ def build_pool(cfg: Config, snapshots: list[tuple[Path, dict]]) -> Pool:
     """Agents and target game counts for `cfg` (active mode: node-variant targets only; the
     round-robin pairs are chosen as it goes)."""
     ev = cfg.eval
-    override = dict(ev.search_override)
+    override = ev.search_override.fields()
 
     def agent(directory, meta, nodes):
         return network_agent(directory, meta, nodes, ev.greedy, override)

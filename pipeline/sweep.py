@@ -57,7 +57,8 @@ def train_commands(cfg: DictConfig, overrides: list[str]) -> list[list[str]]:
 def command_line_overrides() -> list[str]:
     """This job's command-line overrides, launcher choices (hydra/...) included."""
     overrides = HydraConfig.get().overrides
-    return [*overrides.hydra, *overrides.task]
+    hydra = [o for o in overrides.hydra if not o.startswith("hydra.mode=")]  # set by Hydra itself
+    return [*hydra, *overrides.task]
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")

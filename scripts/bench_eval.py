@@ -131,13 +131,17 @@ def main() -> None:
     parser.add_argument("--baseline", default="11146d9", help="git ref of the engine to beat")
     parser.add_argument("--board", type=int, default=3, choices=sorted(SMOKE_WIDTHS))
     parser.add_argument("--search", default="puct", help="search kind of the pool's snapshots")
+    parser.add_argument("--snapshots", type=int, default=11, help="snapshots per run (smoke: 11)")
     args = parser.parse_args()
 
     cpu = next(
         (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
          if line.startswith("model name")), platform.processor(),
     )  # fmt: skip
-    print(f"host: {cpu}, {os.cpu_count()} cores; board {args.board}, search {args.search}")
+    print(
+        f"host: {cpu}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; board {args.board}, "
+        f"search {args.search}, {args.snapshots} snapshots per run"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         rows = {}
@@ -146,7 +150,7 @@ def main() -> None:
                     "eval.elo=false", "eval.progress=false"]  # fmt: skip
         old_args = [f"results_dir={tmp / 'old'}", f"board.size={args.board}", "+eval_preset=smoke",
                     "elo=false", "progress=false"]  # fmt: skip
-        make_pool(tmp / "new", args.board, args.search)
+        make_pool(tmp / "new", args.board, args.search, args.snapshots)
         for copy in ("old", "fill", "warm"):
             shutil.copytree(tmp / "new", tmp / copy)
         tree = tmp / "baseline"

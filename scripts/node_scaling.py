@@ -41,8 +41,8 @@ SEARCHES = {  # label → eval.search_override
 }
 
 
-def _override(search: dict) -> str:
-    return "eval.search_override={" + ",".join(f"{k}:{v}" for k, v in search.items()) + "}"
+def _override(search: dict) -> list[str]:
+    return [f"eval.search_override.{k}={v}" for k, v in search.items()]
 
 
 def elo_per_decade(nodes: np.ndarray, elo: np.ndarray, se: np.ndarray) -> tuple[float, float]:
@@ -81,7 +81,7 @@ def main() -> None:
     ]
     for label in labels:
         print(f"== {label}", flush=True)
-        summary = evaluate(compose(*base, _override(SEARCHES[label])))
+        summary = evaluate(compose(*base, *_override(SEARCHES[label])))
         print(f"   {summary['games']:,} games in {summary['wall_s']:.0f} s", flush=True)
     table = elo_table.build(args.results_dir, args.board)
     table = table[table["run"] == args.run]
@@ -91,14 +91,14 @@ def main() -> None:
     ).stdout.strip()
     rows, fits = [], []
     for label in labels:
-        probe = compose(*base, _override(SEARCHES[label]))
+        probe = compose(*base, *_override(SEARCHES[label]))
         ids = {}
         for directory, meta in discover_snapshots(args.results_dir, args.board, [args.run]):
             if int(meta["index"]) not in wanted:
                 continue
             for n in nodes:
                 spec = network_agent(
-                    directory, meta, n, probe.eval.greedy, dict(probe.eval.search_override)
+                    directory, meta, n, probe.eval.greedy, probe.eval.search_override.fields()
                 )
                 ids[spec.agent] = (int(meta["index"]), n, float(meta["train_flops_jones"]))
         part = table[table["agent"].isin(ids)]

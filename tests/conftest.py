@@ -15,7 +15,7 @@ import pytest
 from agents.network import forward_flops, init_params, param_count
 from agents.search import SearchConfig
 from agents.snapshot import save_snapshot
-from pipeline.config import compose
+from pipeline.config import compose, enable_compile_cache
 from pipeline.layout import Layout
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,6 +34,7 @@ TINY_TRAIN = (
 
 
 compose_config = compose  # conf/config.yaml composed with overrides, typed
+enable_compile_cache()  # in-process tests share compiled programs with the entry points' runs
 
 
 def run_module(module: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -248,7 +248,11 @@ def reference_schedule(tmp_path_factory):
 
 @pytest.mark.parametrize(
     "sig, learner",
-    [(signal.SIGKILL, "rollout"), (signal.SIGTERM, "rollout"), (signal.SIGKILL, "jones")],
+    [
+        (signal.SIGKILL, "rollout"),
+        pytest.param(signal.SIGTERM, "rollout", marks=pytest.mark.slow),
+        (signal.SIGKILL, "jones"),
+    ],
 )
 def test_interrupted_run_resumes_to_the_same_schedule(tmp_path, sig, learner, reference_schedule):
     reference = reference_schedule(learner)  # the jones window rides in the checkpoint

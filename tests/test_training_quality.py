@@ -30,7 +30,7 @@ def _train(tmp_path, *overrides) -> Path:
 def _black_win_rate_vs_perfect(snapshot: Path, size: int, n_games: int) -> float:
     """Final snapshot as black (train node count, argmax moves) against the exact solver, whose
     moves are sampled from its winning set, or from all moves when it is lost."""
-    player = load_player(snapshot, greedy=True)
+    player = load_player(snapshot, greedy=True, noise=False)  # the fixed solver protocol
     winners = np.asarray(
         play_games(player, perfect_player(size), size, n_games, jax.random.key(7)).winner
     )
