@@ -105,17 +105,17 @@ def test_sweep_status_counts_states_errors_and_coverage(results_dir):
     assert by_name[RUNNING].heartbeat_age_s == pytest.approx(10, abs=1)
 
     # tiny eval: 4 snapshots @4 nodes + 3 anchors (perfect, ε 0.3, random) in a round robin of
-    # 2 games per ordered pair; node variants 1 and 16 with each snapshot's @4, 2 games each
+    # 2 games per ordered pair; node variants 1, 2 and 16 with each snapshot's @4, 2 games each
     ev = board.eval
-    assert ev.snapshots == 4 and ev.pool_agents == 4 + 3 + 4 * 2
-    assert ev.games_planned == 7 * 6 * 2 + 4 * (3 * 2 * 2)
+    assert ev.snapshots == 4 and ev.pool_agents == 4 + 3 + 4 * 3
+    assert ev.games_planned == 7 * 6 * 2 + 4 * (4 * 3 * 2)
     assert ev.games_played == 4 and ev.games_recorded == 10
     assert ev.agents_rated == 3 and ev.problem is None
 
     text = format_status(status)
     assert "board 3: 4 runs planned + 1 not in the grid" in text
     assert f"error: {ERROR}" in text
-    assert "4 / 132 planned games played" in text and "3 agents rated" in text
+    assert "4 / 180 planned games played" in text and "3 agents rated" in text
     assert f"FAILED: {FAILED}" in text
 
 
