@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import jax
-import pytest
 
 from agents.network import forward_flops, init_params, param_count
 from agents.search import SearchConfig
@@ -82,8 +81,3 @@ def fake_snapshot(
     directory = Layout(root).run(run).snapshot(index)
     save_snapshot(directory, params, meta)
     return directory
-
-
-@pytest.fixture
-def tiny_train() -> tuple[str, ...]:
-    return TINY_TRAIN
