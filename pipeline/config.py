@@ -148,7 +148,9 @@ class EvalConfig:
     node_variants: list[int] = dataclasses.field(
         default_factory=lambda: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
     )  # test node counts of the variants
-    variant_snapshots: str = "all"  # all | last (of each run) | none | comma list "4,20"
+    # all | last (of each run) | none | spread:N (N evenly spaced, ending with each run's last)
+    # | comma list of indices "4,20"
+    variant_snapshots: str = "all"
     variant_games_per_pair: int | None = None  # null: games_per_pair
     greedy: bool = False  # argmax of the search policy instead of sampling from it
     # test-time search: fields replacing each snapshot's training search (null: as trained);
@@ -292,11 +294,15 @@ def _variant_spec(spec: str) -> None:
     if spec in ("all", "last", "none"):
         return
     try:
+        if spec.startswith("spread:"):
+            if int(spec.removeprefix("spread:")) >= 1:
+                return
+            raise ValueError
         [int(s) for s in spec.split(",")]
     except ValueError:
         raise ValueError(
-            "eval.variant_snapshots must be all, last, none or a comma list of indices, "
-            f"got {spec!r}"
+            "eval.variant_snapshots must be all, last, none, spread:N (N >= 1) or a comma list"
+            f" of indices, got {spec!r}"
         ) from None
 
 

@@ -157,11 +157,15 @@ def _variant_indices(spec: str, snapshots: list[tuple[Path, dict]]) -> set[tuple
         return set()
     if spec == "all":
         return set(keys)
-    if spec == "last":
+    if spec == "last" or spec.startswith("spread:"):
         last: dict[str, int] = {}
         for run, index in keys:
             last[run] = max(last.get(run, index), index)
-        return set(last.items())
+        if spec == "last":
+            return set(last.items())
+        n = int(spec.removeprefix("spread:"))  # indices round(k·last/n), k = 1…n, that exist
+        wanted = {(run, round(k * end / n)) for run, end in last.items() for k in range(1, n + 1)}
+        return wanted & set(keys)
     wanted = {int(s) for s in spec.split(",")}
     return {k for k in keys if k[1] in wanted}
 

@@ -312,3 +312,18 @@ def test_pool_ids_variants_and_argmax_switch(tmp_path):
     sampled = build_pool(_config(tmp_path), snapshots).agents[f"{RUN}/04@1"]
     assert sampled.compile_key != pool.agents[f"{RUN}/04@1/argmax"].compile_key
     assert discover_snapshots(tmp_path, 4) == []
+
+
+def test_spread_variant_snapshots_pick_early_middle_and_last_of_each_run(tmp_path):
+    short = "b3-w4-d1-short"
+    for index in range(12):  # 0…11: spread:3 → round(11/3), round(22/3), 11
+        _snapshot(tmp_path, index)
+    for index in range(6):  # a run stopped early (its sample cap): 0…5 → 2, 3, 5
+        _snapshot(tmp_path, index, run=short)
+    cfg = _config(tmp_path, "eval.variant_snapshots=spread:3", "eval.node_variants=[2]")
+    pool = build_pool(cfg, discover_snapshots(tmp_path, SIZE))
+    varied = {tuple(a.split("@")[0].split("/")) for a in pool.agents if "@2" in a}
+    want = {(RUN, f"{i:02d}") for i in (4, 7, 11)} | {(short, f"{i:02d}") for i in (2, 3, 5)}
+    assert varied == want
+    with pytest.raises(ValueError, match="spread:N"):
+        validate_eval(_config(tmp_path, "eval.variant_snapshots=spread:0"))
