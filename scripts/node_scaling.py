@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from hex_env.files import atomic_write_json
 from pipeline import elo_table
 from pipeline.config import compose
 from pipeline.evaluate import evaluate
@@ -90,7 +91,7 @@ def main() -> None:
         ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()
     rows, fits = [], []
-    for label in labels:
+    for label in SEARCHES:  # every search measured so far on this run, all on one fitted scale
         probe = compose(*base, *_override(SEARCHES[label]))
         ids = {}
         for directory, meta in discover_snapshots(args.results_dir, args.board, [args.run]):
@@ -107,7 +108,7 @@ def main() -> None:
             rows.append(
                 {"search": label, "board": args.board, "snapshot": snapshot,
                  "train_flops_jones": flops, "nodes": n, "elo": float(r["elo"]),
-                 "elo_se": float(r["elo_se"]), "agent": r["agent"]}
+                 "elo_se": float(r["elo_se"]), "agent": r["agent"], "games": int(r["games"])}
             )  # fmt: skip
     df = pd.DataFrame(rows)
     for (label, snapshot), g in df.groupby(["search", "snapshot"]):
@@ -132,12 +133,18 @@ def main() -> None:
         "protocol": "sampled moves from the search policy, each search's paper noise setting; "
         "Elo: Jones's colour-symmetrised Bradley-Terry, anchor perfect=0 where the solver plays",
         "code_version": version,
-        "config": {"results_dir": args.results_dir, "games_per_variant_pair": args.games},
+        "config": {  # per board: where its runs and games are
+            **{k: v for k, v in previous.get("config", {}).items() if k.startswith("b")},
+            f"b{args.board}": {
+                "results_dir": args.results_dir,
+                "run": args.run,
+                "code_version": version,
+            },
+        },  # fmt: skip
         "rows": keep(previous["rows"]) + rows,
         "fits": keep(previous["fits"]) + fits,
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1) + "\n")
+    atomic_write_json(out, result)
     print(pd.DataFrame(fits).to_string(index=False))
     print(f"wrote {out}; Elo table {Layout(args.results_dir).board(args.board).elo}")
 
