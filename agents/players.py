@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 import hex_env as he
 from agents.network import HexNet
@@ -118,6 +119,17 @@ def play_games(black: Player, white: Player, size: int, n_games: int, key: jax.A
         return jax.lax.scan(move, states, jax.random.split(key, size * size))[0]
 
     return jax.jit(game_loop)(key)
+
+
+def black_wins_vs_solver(
+    snapshot_dir: str | Path, games: int = 256, nodes: int | None = None, seed: int = 7
+) -> float:
+    """The fixed perfect-play check (spec §5): the snapshot as black, argmax moves of its search,
+    no root noise, against the exact solver as white; the fraction of games black wins."""
+    player = load_player(snapshot_dir, nodes=nodes, greedy=True, noise=False)
+    size = player.meta["board_size"]
+    final = play_games(player, perfect_player(size), size, games, jax.random.key(seed))
+    return float((np.asarray(final.winner) == he.BLACK).mean())
 
 
 def resisting_perfect_action(solved: jax.Array, state: he.HexState, key: jax.Array) -> jax.Array:

@@ -1,9 +1,9 @@
 """Figures of Epoch (2023) and Jones (2021) from an Elo table, and a one-call report writer.
 
-``python -m analysis.figures results_dir=DIR [out_dir=DIR/figures] [convention=jones]
-[nodes=64] [board_size=9] [n_resamples=50] [seed=0]`` reads ``DIR/elo.parquet`` (or
-``--elo PATH`` / ``elo=PATH``) and writes PNG + PDF of every figure plus summary.json and
-summary.md.
+``python -m analysis.figures results_dir=DIR [figures.out_dir=DIR/figures]
+[figures.convention=jones] [figures.nodes=64] [figures.board_size=9] [figures.n_resamples=50]``
+reads ``DIR/elo.parquet`` (or ``figures.elo_table``) and writes PNG + PDF of every figure plus
+summary.json and summary.md.
 """
 
 from __future__ import annotations

@@ -183,6 +183,7 @@ class FiguresConfig:
     elo_table: str | None = None  # null: <results_dir>/elo.parquet
     out_dir: str | None = None  # null: <results_dir>/figures
     frontier_csv: str | None = None  # analysis.jones_frontier: a frontier CSV to fit
+    publish_dir: str | None = None  # pipeline.publish: where results go in the repository
 
 
 @dataclasses.dataclass

@@ -12,6 +12,7 @@
       catalog/{runs,snapshots,matches,elo}.parquet
       figures/                         PNG + PDF, summary.json, summary.md (analysis.figures)
       logs/                            Hydra's job logs and submitit files
+      reproduction.json                stage wall times of every pipeline.reproduce invocation
 
 Configs reach the same paths through the `${layout:...}` resolver (`pipeline.config`), so no
 path is spelled in two places.
@@ -147,3 +148,7 @@ class Layout:
     @property
     def logs(self) -> Path:
         return self.root / "logs"
+
+    @property
+    def reproduction(self) -> Path:
+        return self.root / "reproduction.json"

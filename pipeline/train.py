@@ -28,7 +28,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
 import traceback
@@ -59,6 +58,7 @@ from pipeline.config import (
 from pipeline.layout import Layout, RunFiles
 from pipeline.metrics_log import MetricsLogger
 from pipeline.progress import Progress
+from pipeline.provenance import code_version
 
 register_configs()
 
@@ -324,20 +324,6 @@ class Counters:
     train_flops_standard: float = 0.0
     wall_s: float = 0.0
     next_snapshot: int = 0
-
-
-def code_version() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--abbrev=12"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-        )
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def flops_per_sample(cfg: Config) -> tuple[float, float]:

@@ -20,7 +20,6 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -30,6 +29,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from pipeline.provenance import host  # noqa: E402  (the checkout, not an installed copy)
 
 EVENTS = (
     "/jax/core/compile/jaxpr_trace_duration",
@@ -134,13 +134,10 @@ def main() -> None:
     parser.add_argument("--snapshots", type=int, default=11, help="snapshots per run (smoke: 11)")
     args = parser.parse_args()
 
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")), platform.processor(),
-    )  # fmt: skip
+    machine = host()
     print(
-        f"host: {cpu}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; board {args.board}, "
-        f"search {args.search}, {args.snapshots} snapshots per run"
+        f"host: {machine['cpu']}, {machine['cores']} cores, load {os.getloadavg()[0]:.1f}; "
+        f"board {args.board}, search {args.search}, {args.snapshots} snapshots per run"
     )
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

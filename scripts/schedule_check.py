@@ -3,8 +3,8 @@
 Trains one agent per `--schedule` (`train.schedule=rollout|jones`, same settings otherwise) to a
 Jones-FLOP budget (`train.max_flops`; savepoints log-spaced below it as in any run), then plays
 each snapshot as black against the exact solver (`agents.players.perfect_player`): argmax moves
-of the training search, no root noise (`load_player(snapshot, greedy=True, noise=False)`),
-`--games` games per snapshot via `agents.players.play_games`. Prints, per schedule, every
+of the training search, no root noise, `--games` games per snapshot
+(`agents.players.black_wins_vs_solver`). Prints, per schedule, every
 evaluated snapshot and the first one that wins ≥ `--target` of its games: its samples, Jones
 FLOPs and training wall time (the run's own clock; evaluation excluded), also without the
 first jitted call, which compiles (a resumed run compiles again: measure uninterrupted runs).
@@ -25,11 +25,9 @@ import json
 import sys
 from pathlib import Path
 
-import jax
-import numpy as np
 from hydra import compose, initialize_config_dir
 
-from agents.players import load_player, perfect_player, play_games
+from agents.players import black_wins_vs_solver
 from agents.snapshot import load_meta
 from hex_env.files import atomic_write_json
 from pipeline.config import check_results_dir, load, register_configs, validate
@@ -61,13 +59,6 @@ def train(schedule: str, args: argparse.Namespace) -> Path:
     return Layout(cfg.results_dir).run(cfg.run_name).dir
 
 
-def win_rate(snapshot: Path, board: int, games: int) -> float:
-    """Black wins of the snapshot (argmax, no root noise) against the exact solver."""
-    player = load_player(snapshot, greedy=True, noise=False)
-    final = play_games(player, perfect_player(board), board, games, jax.random.key(7))
-    return float((np.asarray(final.winner) == 0).mean())
-
-
 def evaluate(run_dir: Path, args: argparse.Namespace) -> list[dict]:
     """One row per evaluated snapshot, in order; stops after the first at the target unless
     `--all`. Win rates are cached in `<run_dir>/schedule_check.json`."""
@@ -80,7 +71,7 @@ def evaluate(run_dir: Path, args: argparse.Namespace) -> list[dict]:
         meta = load_meta(snapshot)
         key = f"{snapshot.name}/{args.games}"
         if key not in cache:
-            cache[key] = win_rate(snapshot, args.board, args.games)
+            cache[key] = black_wins_vs_solver(snapshot, args.games)
             atomic_write_json(cache_path, cache)
         rows.append(
             {

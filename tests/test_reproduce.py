@@ -1,5 +1,6 @@
 """The one-command reproduction, end to end (CI-sized preset; the smoke preset is slow)."""
 
+import json
 import os
 import random
 import signal
@@ -56,6 +57,12 @@ def test_tiny_reproduction_draws_every_figure_and_reruns_idempotently(tmp_path):
     assert "already finished" in out
     assert _done_stamps(tmp_path) == stamps  # no run was redone
     assert pd.read_parquet(tmp_path / "catalog" / "matches.parquet")["games"].sum() == matches
+    record = json.loads((tmp_path / "reproduction.json").read_text())
+    first, rerun = record["invocations"]  # wall time adds up over both, stage by stage
+    assert first["finished"] and rerun["finished"] and first["host"]["cores"] >= 1
+    assert list(first["stages"]) == ["train", "evaluate 3x3", "catalog", "fit and draw"]
+    total = sum(first["stages"].values()) + sum(rerun["stages"].values())
+    assert record["wall_s"] == pytest.approx(total) and first["stages"]["train"] > 0
 
 
 def test_unknown_preset_is_refused():
