@@ -99,6 +99,7 @@ class SweepConfig:
 
     boards: dict[int, GridConfig] = dataclasses.field(default_factory=dict)  # board → grid
     seeds: list[int] = dataclasses.field(default_factory=lambda: [0])
+    jobs: int = 1  # training processes at once, one multirun per board × width (1: per board)
 
 
 @dataclasses.dataclass

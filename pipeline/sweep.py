@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import hydra
@@ -33,6 +34,8 @@ def check_grid(cfg: DictConfig) -> None:
     boards = to_object(cfg).sweep.boards
     if not boards:
         raise ValueError("the preset has no sweep.boards; use e.g. +experiment=smoke")
+    if to_object(cfg).sweep.jobs < 1:
+        raise ValueError(f"sweep.jobs must be >= 1, got {to_object(cfg).sweep.jobs}")
     for size, grid in sorted(boards.items()):
         for width in grid.widths:
             for depth in grid.depths:
@@ -41,17 +44,41 @@ def check_grid(cfg: DictConfig) -> None:
 
 
 def train_commands(cfg: DictConfig, overrides: list[str]) -> list[list[str]]:
-    """The `pipeline.train --multirun` command per board size of the preset in `cfg`, passing
-    `overrides` (the sweep's own command line) on to each."""
+    """The `pipeline.train --multirun` commands of the preset in `cfg`, passing `overrides` (the
+    sweep's own command line) on to each: one per board size, or with `sweep.jobs` > 1 one per
+    board × width (largest first), so that they can run side by side."""
     job = to_object(cfg)
+    split = job.sweep.jobs > 1
     return [
         [
             sys.executable, "-m", "pipeline.train", "--multirun", *overrides,
-            f"board.size={size}", f"model.width={_csv(grid.widths)}",
+            f"board.size={size}", f"model.width={_csv(widths)}",
             f"model.depth={_csv(grid.depths)}", f"train.seed={_csv(job.sweep.seeds)}",
         ]
-        for size, grid in sorted(job.sweep.boards.items())
+        for size, grid in sorted(job.sweep.boards.items(), reverse=split)
+        for widths in ([[w] for w in sorted(grid.widths, reverse=True)] if split else [grid.widths])
     ]  # fmt: skip
+
+
+def run_all(commands: list[list[str]], jobs: int) -> None:
+    """Run `commands` from the repo root, `jobs` at a time; the first failure stops the sweep
+    (runs already started finish; everything is resumable)."""
+    waiting, running = list(commands), []
+    while waiting or running:
+        while waiting and len(running) < jobs:
+            command = waiting.pop(0)
+            print("+", " ".join(command[1:]), flush=True)
+            running.append(subprocess.Popen(command, cwd=REPO))
+        done = next((p for p in running if p.poll() is not None), None)
+        if done is None:
+            time.sleep(1)
+            continue
+        running.remove(done)
+        if done.returncode != 0:
+            waiting.clear()
+            for p in running:
+                p.wait()
+            raise subprocess.CalledProcessError(done.returncode, done.args)
 
 
 def command_line_overrides() -> list[str]:
@@ -69,9 +96,7 @@ def main(cfg: DictConfig) -> None:
     except ValueError as err:
         print(f"config error: {err}", file=sys.stderr)
         sys.exit(2)
-    for command in train_commands(cfg, command_line_overrides()):
-        print("+", " ".join(command[1:]), flush=True)
-        subprocess.run(command, check=True, cwd=REPO)
+    run_all(train_commands(cfg, command_line_overrides()), to_object(cfg).sweep.jobs)
 
 
 register_configs()

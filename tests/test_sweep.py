@@ -1,14 +1,18 @@
 """Presets compose, sweeps launch through Hydra launchers, results land in the catalog."""
 
+import subprocess
+import sys
+
 import pandas as pd
 import pytest
 from conftest import TINY_TRAIN, compose_config, run_module
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
 from pipeline.catalog import build_catalog
 from pipeline.config import CONF_DIR, register_configs, savepoint_bounds, validate, validate_eval
 from pipeline.layout import Layout
-from pipeline.sweep import check_grid, train_commands
+from pipeline.sweep import check_grid, run_all, train_commands
 
 
 @pytest.mark.parametrize(
@@ -26,8 +30,39 @@ def test_every_experiment_preset_composes_and_validates(experiment):
     assert cfg.eval.reference_nodes == cfg.search.nodes  # one home: interpolated
     assert cfg.figures.nodes == cfg.eval.reference_nodes
     commands = train_commands(raw, [f"+experiment={experiment}"])
-    assert len(commands) == len(cfg.sweep.boards)
+    per_width = sum(len(grid.widths) for grid in cfg.sweep.boards.values())
+    assert len(commands) == (len(cfg.sweep.boards) if cfg.sweep.jobs == 1 else per_width)
     assert all("--multirun" in c for c in commands)
+
+
+def test_parallel_sweep_splits_by_width_and_runs_jobs_at_once(tmp_path):
+    register_configs()
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        raw = compose("config", overrides=["+experiment=smoke", "sweep.jobs=2"])
+    commands = train_commands(raw, [])
+    widths = [" ".join(c[c.index("--multirun") + 1 :][:2]) for c in commands]
+    assert widths == [
+        "board.size=4 model.width=32",
+        "board.size=4 model.width=8",
+        "board.size=3 model.width=16",
+        "board.size=3 model.width=4",
+    ]
+    # job 0 waits for the file job 1 writes: only two at once finish (one at a time: exit 1)
+    script = (
+        "import pathlib, sys, time\n"
+        "d, i, t = pathlib.Path(sys.argv[1]), int(sys.argv[2]), time.time()\n"
+        "(d / str(i)).touch()\n"
+        "while i < 1 and not (d / str(i + 1)).exists():\n"
+        "    time.sleep(0.05)\n"
+        "    if time.time() - t > 60: sys.exit(1)\n"
+    )
+    run_all([[sys.executable, "-c", script, str(tmp_path), str(i)] for i in range(3)], jobs=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["0", "1", "2"]
+    failing = [[sys.executable, "-c", "raise SystemExit(3)"], [sys.executable, "-c", "pass"]]
+    with pytest.raises(subprocess.CalledProcessError):
+        run_all(failing, jobs=1)
+    with pytest.raises(ValueError, match="sweep.jobs"):
+        check_grid(OmegaConf.merge(raw, {"sweep": {"jobs": 0}}))
 
 
 @pytest.mark.parametrize("group", ["search", "train", "eval", "figures"])
