@@ -248,8 +248,8 @@ def reference_schedule(tmp_path_factory):
 
 @pytest.mark.parametrize(
     "sig, learner",
-    [
-        (signal.SIGKILL, "rollout"),
+    [  # CI: the jones learner (its window rides in the checkpoint); the rest with -m slow
+        pytest.param(signal.SIGKILL, "rollout", marks=pytest.mark.slow),
         pytest.param(signal.SIGTERM, "rollout", marks=pytest.mark.slow),
         (signal.SIGKILL, "jones"),
     ],
