@@ -75,15 +75,13 @@ def play_missing(
     need = missing_games(targets, played)
     batches = make_batches(need, pool.agents, cfg.eval.batch, played)
     planned = sum(need.values())
-    start = time.perf_counter()
-    if compiled := engine.precompile(batches):
-        print(f"{desc}: compiled {compiled} move programs in {time.perf_counter() - start:.0f} s")
     base_key = jax.random.PRNGKey(cfg.eval.seed)  # each pairing's stream: match_engine.pair_seed
     progress = None
     if cfg.eval.progress and planned:
         progress = Progress(
             total=planned, unit="game", desc=desc, interval_s=cfg.eval.progress_interval_s
         )
+    start = time.perf_counter()
     done = 0
     try:
         for i, batch in enumerate(batches):

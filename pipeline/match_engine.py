@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import zlib
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jax
@@ -98,7 +96,6 @@ def make_batches(
 
 
 _MOVE_FNS: dict[tuple, object] = {}  # (size, capacity, compile key) → jitted move function
-_COMPILED: dict[tuple, object] = {}  # the same key + (pairings, games) → compiled for that shape
 
 
 def _make_move_fn(size: int, capacity: int, spec: AgentSpec):
@@ -155,38 +152,6 @@ class MatchEngine:
         self._moves[key] = _MOVE_FNS[key]
         return _MOVE_FNS[key]
 
-    def _compiled_key(self, spec: AgentSpec, batch: Batch) -> tuple:
-        shape = (batch.pairs_on_device, batch.games_per_pairing)
-        return (self.size, self.capacity, spec.compile_key, shape)
-
-    def precompile(self, batches: Sequence[Batch], workers: int | None = None) -> int:
-        """Compile every move function `batches` need before the first game, `workers` at a time
-        (default: one per core; XLA compiles outside the GIL, so a cold evaluation's compiling
-        spreads over the cores). Returns the number compiled; `play` then reuses them."""
-        todo: dict[tuple, tuple[AgentSpec, Batch]] = {}
-        for batch in batches:
-            for spec in (batch.black[0], batch.white[0]):
-                key = self._compiled_key(spec, batch)
-                if key not in _COMPILED:
-                    todo.setdefault(key, (spec, batch))
-
-        def compile_one(item):
-            key, (spec, batch) = item
-            side = [spec] * batch.pairs_on_device
-            nodes = jnp.ones(batch.pairs_on_device, jnp.int32)
-            keys = jax.random.split(jax.random.PRNGKey(0), batch.pairs_on_device)  # raw, as play
-            states = self._initial_states(batch)
-            args = (self._stacked_params(side), nodes, keys, 0, states)
-            return key, self._move_fn(spec).lower(*args).compile()
-
-        with ThreadPoolExecutor(workers or os.cpu_count() or 1) as threads:
-            _COMPILED.update(threads.map(compile_one, todo.items()))
-        return len(todo)
-
-    def _initial_states(self, batch: Batch):
-        shape = (batch.pairs_on_device, batch.games_per_pairing)
-        return jax.tree.map(lambda x: jnp.broadcast_to(x, shape + x.shape), he.init(self.size))
-
     def _stacked_params(self, specs: Sequence[AgentSpec]):
         if specs[0].kind != "network":
             return jnp.asarray([s.eps for s in specs], jnp.float32)
@@ -206,11 +171,7 @@ class MatchEngine:
         pad = lambda items: list(items) + [items[0]] * (padded - n_pairs)  # noqa: E731
         black, white = pad(batch.black), pad(batch.white)
         params = (self._stacked_params(black), self._stacked_params(white))
-        raw_key = key.dtype == jnp.uint32  # precompiled for raw PRNGKeys (pipeline.evaluate's)
-        moves = []
-        for side in (black, white):
-            compiled = raw_key and _COMPILED.get(self._compiled_key(side[0], batch))
-            moves.append(compiled or self._move_fn(side[0]))
+        moves = (self._move_fn(black[0]), self._move_fn(white[0]))
         nodes = [
             jnp.asarray([s.test_nodes or 1 for s in side], jnp.int32) for side in (black, white)
         ]
@@ -222,7 +183,9 @@ class MatchEngine:
             key, jnp.asarray(seeds, jnp.uint32)
         )
         games = batch.games_per_pairing
-        states = self._initial_states(batch)
+        states = jax.tree.map(
+            lambda x: jnp.broadcast_to(x, (padded, games) + x.shape), he.init(self.size)
+        )
         shortest = 2 * self.size - 1  # no game ends before black's size-th stone
         for ply in range(self.size * self.size):
             side = ply % 2  # no swap rule: black moves on even plies in every game
