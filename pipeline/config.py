@@ -297,15 +297,17 @@ def _variant_spec(spec: str) -> None:
         return
     try:
         if spec.startswith("spread:"):
-            if int(spec.removeprefix("spread:")) >= 1:
-                return
-            raise ValueError
-        [int(s) for s in spec.split(",")]
+            ok = int(spec.removeprefix("spread:")) >= 1
+        else:
+            [int(s) for s in spec.split(",")]
+            ok = True
     except ValueError:
+        ok = False
+    if not ok:
         raise ValueError(
             "eval.variant_snapshots must be all, last, none, spread:N (N >= 1) or a comma list"
             f" of indices, got {spec!r}"
-        ) from None
+        )
 
 
 def validate_eval(cfg: Config) -> None:

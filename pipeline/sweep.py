@@ -31,11 +31,12 @@ def _csv(values) -> str:
 
 def check_grid(cfg: DictConfig) -> None:
     """Every point of the preset's grid validates (a one-line ValueError otherwise)."""
-    boards = to_object(cfg).sweep.boards
+    sweep = to_object(cfg).sweep
+    boards = sweep.boards
     if not boards:
         raise ValueError("the preset has no sweep.boards; use e.g. +experiment=smoke")
-    if to_object(cfg).sweep.jobs < 1:
-        raise ValueError(f"sweep.jobs must be >= 1, got {to_object(cfg).sweep.jobs}")
+    if sweep.jobs < 1:
+        raise ValueError(f"sweep.jobs must be >= 1, got {sweep.jobs}")
     for size, grid in sorted(boards.items()):
         for width in grid.widths:
             for depth in grid.depths:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -40,6 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import hex_env as he
+from pipeline.provenance import host
 
 PlayFn = Callable[[jax.Array], tuple[jax.Array, jax.Array]]
 
@@ -193,19 +193,13 @@ def time_config(
 
 
 def machine_info() -> dict[str, Any]:
-    cpu_model = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu_model = next(ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
     device = jax.devices()[0]
     return {
         "backend": jax.default_backend(),
         "device": f"{device.platform}:{device.device_kind}",
         "cpu_count": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)),
-        "cpu_model": cpu_model,
+        "cpu_model": host()["cpu"],
         "jax": jax.__version__,
     }
 

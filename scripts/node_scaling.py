@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +29,7 @@ from pipeline.config import compose
 from pipeline.evaluate import evaluate
 from pipeline.layout import Layout
 from pipeline.pool import discover_snapshots, network_agent
+from pipeline.provenance import code_version
 
 REPO = Path(__file__).resolve().parents[1]
 SEARCHES = {  # label → eval.search_override
@@ -87,9 +87,7 @@ def main() -> None:
     table = elo_table.build(args.results_dir, args.board)
     table = table[table["run"] == args.run]
     wanted = {int(s) for s in args.snapshots.split(",")}
-    version = subprocess.run(
-        ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
-    ).stdout.strip()
+    version = code_version()
     rows, fits = [], []
     for label in SEARCHES:  # every search measured so far on this run, all on one fitted scale
         probe = compose(*base, *_override(SEARCHES[label]))
