@@ -12,6 +12,7 @@ import math
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 # Finite stand-in for −∞ on illegal cells: keeps softmax/log-softmax free of NaNs (mctx advice).
 ILLEGAL_LOGIT = -1e9
@@ -80,3 +81,25 @@ def forward_flops(size: int, width: int, depth: int, convention: str) -> int:
 
 def init_params(key: jax.Array, size: int, width: int, depth: int):
     return HexNet(width, depth).init(key, jnp.zeros((1, size, size, 2), jnp.float32))
+
+
+def pad_params(params, size: int, width: int, depth: int):
+    """`params` of a narrower or shallower HexNet zero-padded to `width` × `depth`, computing the
+    same function: extra units have zero weights and biases (ReLU(0) = 0 feeds nothing on),
+    extra blocks have α = 0. Nets of every shape can then share one compiled program."""
+    have = dict(jax.tree_util.tree_flatten_with_path(params)[0])
+    target = jax.eval_shape(lambda: init_params(jax.random.PRNGKey(0), size, width, depth))
+
+    def fill(path, shape):
+        out = np.zeros(shape.shape, shape.dtype)
+        leaf = have.pop(path, None)
+        if leaf is not None:
+            if any(n > m for n, m in zip(np.shape(leaf), shape.shape, strict=True)):
+                raise ValueError(f"cannot pad {np.shape(leaf)} down to {shape.shape}")
+            out[tuple(slice(0, n) for n in np.shape(leaf))] = leaf
+        return out
+
+    padded = jax.tree_util.tree_map_with_path(fill, target)
+    if have:
+        raise ValueError(f"params deeper than depth {depth}: {sorted(map(str, have))[:2]}")
+    return padded

@@ -536,6 +536,37 @@ def _markdown(summary: dict) -> str:
         lines += ["## Jones (2021) frontier fit", "", "| param | value |", "|---|---|"]
         lines += [f"| {k} | {v:.4g} |" for k, v in j["params"].items() if v is not None]
         lines += [f"| RMS (Elo) | {j['rms_elo']:.3g} |", ""]
+        lines += [
+            "Each board alone (Elo = min(0, max(m·log10 C + c, plateau)); C within 50 Elo of "
+            "perfect: fitted incline, and first frontier point seen there):",
+            "",
+            "| board | m (Elo/decade) | plateau | log10 C, fit | log10 C, seen | best Elo "
+            "| RMS | converged |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['boardsize']} | {r['m']:.0f} | {r['plateau']:.0f} "
+            f"| {r['log10_flops_within_fit']:.2f} | {_fmt(r['log10_flops_within_seen'], '.2f')} "
+            f"| {r['best_elo']:.0f} | {r['rms_elo']:.0f} | {r['converged']} |"
+            for r in j.get("per_board", [])
+        ]
+        lines.append("")
+    if summary.get("node_scaling"):
+        lines += [
+            "## Node scaling at fixed snapshots (Jones 9×9: ≈ 250 Elo per decade)",
+            "",
+            "| board | run | snapshot | train FLOPs | Elo/decade (1–64) | Elo at 1 … max nodes "
+            "| every doubling rises (1 SE) |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['board']} | {r['run']} | {r['snapshot']} | {r['train_flops_jones']:.2g} "
+            f"| {r['elo_per_decade_1_64']:.0f} ± {r['elo_per_decade_se']:.0f} "
+            f"| {', '.join(f'{e:.0f}' for e in r['elo'])} (nodes {r['nodes'][0]}…{r['nodes'][-1]}) "
+            f"| {'yes' if r['rises_every_doubling_within_1se'] else 'no'} |"
+            for r in summary["node_scaling"]
+        ]
+        lines.append("")
     for name, pol in summary.get("policies", {}).items():
         lines += [f"## S-curve fit, {name} ({pol['policy']})", ""]
         if "error" in pol:
@@ -695,12 +726,15 @@ def write_all(
             "converged": jfit.status.converged,
             "status": jfit.status.as_dict(),
             "note": "m_b and p_b fixed at 0 (one board)" if len(jfit.board_sizes) < 2 else "",
+            "per_board": jf.per_board_fits(frontier).to_dict(orient="records"),
         }
         fig = plot_jones_frontier(frontier, jfit, convention=convention, runs=runs, anchor=anchor)
     except ValueError as err:
         summary["jones_frontier"] = {"error": str(err)}
         fig = _failed_figure("Jones frontier", str(err), runs, convention=convention)
     summary["files"] += _save(fig, out, "jones_frontier")
+
+    summary["node_scaling"] = tradeoffs.node_scaling_table(df)
 
     fits: dict[str, scurve.SCurveFit] = {}
     agents_of: dict[str, pd.DataFrame] = {}

@@ -278,6 +278,32 @@ def fit_jones_frontier(
     )
 
 
+def per_board_fits(frontier_df: pd.DataFrame, within: float = 50.0) -> pd.DataFrame:
+    """Each board's frontier fitted on its own (Elo = min(0, max(m·log10 C + c, plateau))), to
+    compare boards like for like with another study's per-board curves. Per board: the slope
+    `m` (Elo/decade), `plateau`, log10 C where the fitted incline reaches −`within` Elo
+    (`log10_flops_within_fit`), the first frontier point at or above −`within`
+    (`log10_flops_within_seen`, NaN if none), the best frontier Elo, RMS and convergence.
+    Elo is relative to perfect play (0)."""
+    rows = []
+    for board, g in frontier_df.groupby("boardsize"):
+        fit = fit_jones_frontier(g)
+        reached = g.loc[g["elo"] >= -within, "log10_train_flops"]
+        rows.append(
+            {
+                "boardsize": int(board),
+                "m": fit.m,
+                "plateau": fit.p_c,
+                "log10_flops_within_fit": (-within - fit.c) / fit.m,
+                "log10_flops_within_seen": float(reached.min()) if len(reached) else np.nan,
+                "best_elo": float(g["elo"].max()),
+                "rms_elo": fit.rms_elo,
+                "converged": fit.status.converged,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def bootstrap_frontier_fit(
     frontier_df: pd.DataFrame,
     *,

@@ -21,6 +21,9 @@ architecture described by its own S-curve fit, plus the fixed-nodes fit; `combin
 
 Jones's (2021) train/test plane (`fit_train_test`): per Elo level, the minimum test compute
 reaching it as train compute grows, and an OLS plane log10 test ~ log10 train + Elo.
+
+Node scaling at a fixed snapshot (`node_scaling`): Elo per decade of MCTS nodes (Jones: ≈ 250 on
+9×9) and whether every doubling of nodes pays.
 """
 
 from __future__ import annotations
@@ -796,3 +799,55 @@ def bootstrap_train_test(
             "test_reduction_per_10x_train": fit.test_reduction_per_10x_train,
         },
     )
+
+
+def elo_per_decade(nodes, elo, se) -> tuple[float, float]:
+    """SE-weighted least-squares slope of Elo on log10 nodes, and its standard error."""
+    x = np.log10(np.asarray(nodes, float))
+    elo = np.asarray(elo, float)
+    w = 1.0 / np.maximum(np.asarray(se, float), 1.0) ** 2
+    xm = np.sum(w * x) / np.sum(w)
+    sxx = np.sum(w * (x - xm) ** 2)
+    slope = np.sum(w * (x - xm) * (elo - np.sum(w * elo) / np.sum(w))) / sxx
+    return float(slope), float(np.sqrt(1.0 / sxx))
+
+
+def node_scaling(variants: pd.DataFrame, max_nodes: int = 64) -> dict:
+    """One snapshot's node variants (columns nodes, elo, elo_se): Elo per decade of nodes from
+    1 to `max_nodes` with its SE, the Elo gained at each doubling of the whole range, and
+    whether every doubling rises within one SE (a step above −√(se₁² + se₂²))."""
+    g = variants.sort_values("nodes")
+    fit = g[g["nodes"] <= max_nodes]
+    slope, slope_se = elo_per_decade(fit["nodes"], fit["elo"], fit["elo_se"])
+    steps = np.diff(g["elo"].to_numpy(float))
+    se = g["elo_se"].to_numpy(float)
+    return {
+        "nodes": [int(n) for n in g["nodes"]],
+        "elo": [round(float(e), 1) for e in g["elo"]],
+        "elo_se": [round(float(e), 1) for e in se],
+        f"elo_per_decade_1_{max_nodes}": slope,
+        "elo_per_decade_se": slope_se,
+        "doubling_gains": [round(float(x), 1) for x in steps],
+        "rises_every_doubling_within_1se": bool(np.all(steps > -np.hypot(se[1:], se[:-1]))),
+    }
+
+
+def node_scaling_table(elo: pd.DataFrame, max_nodes: int = 64, min_variants: int = 3) -> list:
+    """`node_scaling` of every snapshot of an Elo table with at least `min_variants` node
+    counts under its training search (agents `<run>/<NN>@<nodes>`: no test-time search change,
+    moves sampled), with its board, run, snapshot and train compute."""
+    plain = elo[elo["agent"].str.fullmatch(r".+/\d+@\d+")]  # anchors' ids never match
+    out = []
+    for (board, run, snapshot), g in plain.groupby(["board_size", "run", "snapshot"]):
+        if g["test_nodes"].nunique() < min_variants:
+            continue
+        out.append(
+            {
+                "board": int(board),
+                "run": run,
+                "snapshot": int(snapshot),
+                "train_flops_jones": float(g["train_flops_jones"].iloc[0]),
+                **node_scaling(g.rename(columns={"test_nodes": "nodes"}), max_nodes),
+            }
+        )
+    return out

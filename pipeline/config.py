@@ -122,6 +122,9 @@ class BatchConfig:
     max_games_per_call: int = 4096  # games (pairings × games each) in one compiled call
     # pairings per call; every call of a group is padded to it (one compiled shape per group)
     max_pairs_per_call: int = 32
+    # zero-pad every net to the pool's widest and deepest (same outputs, `network.pad_params`):
+    # one compiled program per test search for all architectures, at the largest net's cost
+    share_programs: bool = True
 
 
 @dataclasses.dataclass

@@ -35,6 +35,7 @@ from pipeline.layout import Layout
 from pipeline.match_engine import Batch, MatchEngine, make_batches
 from pipeline.pool import (
     Pool,
+    architecture_capacity,
     build_pool,
     discover_snapshots,
     initial_active_targets,
@@ -73,9 +74,9 @@ def play_missing(
     size = cfg.board.size
     played = results.games_played(results.read_matches(cfg.results_dir, size))
     need = missing_games(targets, played)
-    batches = make_batches(need, pool.agents, cfg.eval.batch, played)
+    batches = make_batches(need, pool.agents, cfg.eval.batch, played, engine.arch)
     planned = sum(need.values())
-    base_key = jax.random.PRNGKey(cfg.eval.seed)  # each pairing's stream: match_engine.pair_seed
+    key = jax.random.PRNGKey(cfg.eval.seed)  # each pairing's stream: match_engine.pair_seed
     progress = None
     if cfg.eval.progress and planned:
         progress = Progress(
@@ -84,8 +85,8 @@ def play_missing(
     start = time.perf_counter()
     done = 0
     try:
-        for i, batch in enumerate(batches):
-            black_wins = engine.play(batch, jax.random.fold_in(base_key, i))
+        for batch in batches:  # the same key for every call: streams follow the pairing
+            black_wins = engine.play(batch, key)
             results.append_matches(cfg.results_dir, size, _rows(batch, black_wins))
             done += sum(batch.games)
             if progress is not None:
@@ -115,7 +116,8 @@ def evaluate(cfg: Config) -> dict:
     rows = pd.DataFrame([a.row() for a in pool.agents.values()])
     results.merge_agents(cfg.results_dir, size, rows)
     reach = max(a.test_nodes or 1 for a in pool.agents.values())
-    engine = MatchEngine(size, node_capacity(reach))
+    arch = architecture_capacity(pool.agents.values()) if cfg.eval.batch.share_programs else None
+    engine = MatchEngine(size, node_capacity(reach), arch)
     summary = {"board_size": size, "agents": len(pool.agents), "games": 0, "wall_s": 0.0}
 
     def account(stats):

@@ -1,16 +1,18 @@
 """The match engine: missing games cut into device batches and played, one compiled move
-function per (architecture, test search, move rule) and games-per-pairing shape — not per node
+function per (test search, move rule) and games-per-pairing shape — not per architecture, node
 count or pool shape.
 
 A batch plays P pairings × G games between black and white players that share a compile key
-(`AgentSpec.compile_key`: same architecture, test search settings and move rule; the node count
-may differ per pairing; or the anchors, which differ only in ε). Players are vmapped over
-pairings (stacked params and node counts, one per pairing) and over the games of each pairing;
-every ply is one compiled call. The node count is traced inside a tree of the pool's capacity
-(`pool.node_capacity` of its largest node count; one node needs no tree and has its own
-program), and every call of a group is padded to the same number of pairings, so an evaluation
-compiles a handful of programs per architecture, and JAX's persistent compilation cache
-(`pipeline.config.enable_compile_cache`) skips even those on a rerun.
+(`AgentSpec.compile_key`: same test search settings and move rule, and same architecture unless
+every net is zero-padded to the pool's largest (`eval.batch.share_programs`, the default: the
+same outputs, one program for all architectures); the node count may differ per pairing; or the
+anchors, which differ only in ε). Players are vmapped over pairings (stacked params and node
+counts, one per pairing) and over the games of each pairing; every ply is one compiled call.
+The node count is traced inside a tree of the pool's capacity (`pool.node_capacity` of its
+largest node count; one node needs no tree and has its own program), and every call of a group
+is padded to the same number of pairings, so an evaluation compiles a handful of programs, and
+JAX's persistent compilation cache (`pipeline.config.enable_compile_cache`) skips even those on
+a rerun.
 
 Random streams belong to pairings, not batches: the games of (black, white) that follow the
 k games already recorded for that ordered pair use a key derived from (black, white, k), so the
@@ -30,6 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import hex_env as he
+from agents.network import pad_params
 from agents.players import eps_perfect_act_fn, network_act_fn
 from agents.search import SearchConfig
 from agents.snapshot import load_snapshot
@@ -58,18 +61,20 @@ def make_batches(
     agents: dict[str, AgentSpec],
     batch: BatchConfig,
     played: dict[tuple[str, str], int] | None = None,
+    arch: tuple[int, int] | None = None,
 ) -> list[Batch]:
     """Cut the missing games into device calls of at most `batch.max_games_per_call` games and
     `batch.max_pairs_per_call` pairings. Each pair's games go in chunks of G = its game count
     rounded up to a power of two (the surplus is not recorded); chunks are grouped by the two
     players' compile keys and G, sorted by node counts (a call runs to its largest), and every
-    call of a group is padded to the same pairing count, so each group compiles one shape."""
+    call of a group is padded to the same pairing count, so each group compiles one shape.
+    `arch`: the shape every net is padded to (`MatchEngine.arch`), None: each its own."""
     played = played or {}
     groups: dict[tuple, list[tuple[str, str, int, int]]] = {}
     for (b, w), n in sorted(need.items()):
         per_pairing = min(_next_pow2(n), batch.max_games_per_call)
         before = played.get((b, w), 0)
-        key = (agents[b].compile_key, agents[w].compile_key, per_pairing)
+        key = (agents[b].compile_key(arch), agents[w].compile_key(arch), per_pairing)
         while n > 0:
             groups.setdefault(key, []).append((b, w, min(n, per_pairing), before))
             before += per_pairing
@@ -98,16 +103,17 @@ def make_batches(
 _MOVE_FNS: dict[tuple, object] = {}  # (size, capacity, compile key) → jitted move function
 
 
-def _make_move_fn(size: int, capacity: int, spec: AgentSpec):
+def _make_move_fn(size: int, capacity: int, spec: AgentSpec, arch: tuple[int, int] | None):
     """Jitted `move(params [P, ...], nodes [P], pair_keys [P], ply, states [P, G]) -> states`:
     one ply of every game of P pairings whose movers share `spec`'s compile key (params and node
     counts differ per pairing)."""
     if spec.kind == "network":
+        width, depth = arch or (spec.width, spec.depth)
         search = SearchConfig(**json.loads(spec.search_settings))
         traced = spec.test_nodes > 1  # one node needs no tree: the static no-search program
         search = dataclasses.replace(search, nodes=capacity if traced else 1)
         net_act = network_act_fn(
-            size, spec.width, spec.depth, search, greedy=spec.greedy,
+            size, width, depth, search, greedy=spec.greedy,
             capacity=capacity if traced else None,
         )  # fmt: skip
         act = lambda params, key, states, nodes: net_act(
@@ -133,11 +139,14 @@ def pair_seed(black: str, white: str, games_before: int) -> int:
 class MatchEngine:
     """Plays `Batch`es on device: one jitted, pairing- and game-vmapped move function per compile
     key, params loaded once per snapshot and stacked per batch. `capacity` is the tree size of
-    every searching network player (`pool.node_capacity` of the pool's largest node count)."""
+    every searching network player (`pool.node_capacity` of the pool's largest node count);
+    `arch` = (width, depth) the shape every net is zero-padded to (`pool.architecture_capacity`),
+    or None to compile each architecture on its own."""
 
-    def __init__(self, size: int, capacity: int):
+    def __init__(self, size: int, capacity: int, arch: tuple[int, int] | None = None):
         self.size = size
         self.capacity = capacity
+        self.arch = arch
         self._moves: dict[tuple, object] = {}  # the move functions this engine used
         self._params: dict[str, object] = {}
 
@@ -146,9 +155,9 @@ class MatchEngine:
         return len(self._moves)
 
     def _move_fn(self, spec: AgentSpec):
-        key = (self.size, self.capacity, spec.compile_key)
+        key = (self.size, self.capacity, spec.compile_key(self.arch))
         if key not in _MOVE_FNS:  # module-level, so later evaluations in a process reuse it
-            _MOVE_FNS[key] = _make_move_fn(self.size, self.capacity, spec)
+            _MOVE_FNS[key] = _make_move_fn(self.size, self.capacity, spec, self.arch)
         self._moves[key] = _MOVE_FNS[key]
         return _MOVE_FNS[key]
 
@@ -158,7 +167,10 @@ class MatchEngine:
         for s in specs:
             if s.snapshot_dir not in self._params:
                 params, _ = load_snapshot(Path(s.snapshot_dir))
-                self._params[s.snapshot_dir] = jax.device_get(params)
+                params = jax.device_get(params)
+                if self.arch:
+                    params = pad_params(params, self.size, *self.arch)
+                self._params[s.snapshot_dir] = params
         trees = [self._params[s.snapshot_dir] for s in specs]
         return jax.tree.map(lambda *leaves: jnp.asarray(np.stack(leaves)), *trees)
 

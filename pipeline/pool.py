@@ -46,16 +46,17 @@ class AgentSpec:
     forward_flops_jones: float | None = None
     forward_flops_standard: float | None = None
 
-    @property
-    def compile_key(self) -> tuple:
+    def compile_key(self, arch: tuple[int, int] | None = None) -> tuple:
         """Agents with equal keys share one compiled move function (`pipeline.match_engine`):
-        same architecture, test search (node count aside) and move rule; whether it searches
-        at all (one node needs no tree) is part of the key, the node count is not."""
+        same architecture (or every net padded to `arch` = (width, depth)), test search (node
+        count aside) and move rule; whether it searches at all (one node needs no tree) is part
+        of the key, the node count is not."""
         if self.kind != "network":
             return ("anchor",)
         settings = {k: v for k, v in json.loads(self.search_settings).items() if k != "nodes"}
         search = json.dumps(settings, sort_keys=True)
-        return ("network", self.width, self.depth, search, self.greedy, self.test_nodes > 1)
+        shape = arch or (self.width, self.depth)
+        return ("network", shape, search, self.greedy, self.test_nodes > 1)
 
     def row(self) -> dict:
         """This agent as a row of `agents.parquet` (pipeline.results.AGENT_COLUMNS)."""
@@ -70,6 +71,13 @@ def node_capacity(nodes: int) -> int:
     """Tree capacity for a pool whose largest node count is `nodes`: the next power of 8
     (8, 64, 512, …), so that pools of similar reach share compiled programs (1: no search)."""
     return 1 if nodes <= 1 else 8 ** math.ceil(math.log(nodes, 8) - 1e-9)
+
+
+def architecture_capacity(agents) -> tuple[int, int]:
+    """(widest, deepest) of a pool's networks: the shape every net is zero-padded to when
+    architectures share programs (`eval.batch.share_programs`)."""
+    nets = [a for a in agents if a.kind == "network"]
+    return (max((a.width for a in nets), default=1), max((a.depth for a in nets), default=0))
 
 
 def network_agent_id(run: str, snapshot: int, nodes: int, greedy: bool, search: str = "") -> str:

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from analysis.tradeoffs import node_scaling
 from hex_env.files import atomic_write_json
 from pipeline import elo_table
 from pipeline.config import compose
@@ -40,20 +39,12 @@ SEARCHES = {  # label → eval.search_override
     "puct": {"kind": "puct"},
     "gumbel": {"kind": "gumbel"},
 }
+FIT_FIELDS = ("elo_per_decade_1_64", "elo_per_decade_se", "rises_every_doubling_within_1se",
+              "doubling_gains")  # fmt: skip
 
 
 def _override(search: dict) -> list[str]:
     return [f"eval.search_override.{k}={v}" for k, v in search.items()]
-
-
-def elo_per_decade(nodes: np.ndarray, elo: np.ndarray, se: np.ndarray) -> tuple[float, float]:
-    """SE-weighted least-squares slope of Elo on log10 nodes, and its standard error."""
-    x = np.log10(nodes)
-    w = 1.0 / np.maximum(se, 1.0) ** 2
-    xm = np.sum(w * x) / np.sum(w)
-    sxx = np.sum(w * (x - xm) ** 2)
-    slope = np.sum(w * (x - xm) * (elo - np.sum(w * elo) / np.sum(w))) / sxx
-    return float(slope), float(math.sqrt(1.0 / sxx))
 
 
 def main() -> None:
@@ -110,18 +101,10 @@ def main() -> None:
             )  # fmt: skip
     df = pd.DataFrame(rows)
     for (label, snapshot), g in df.groupby(["search", "snapshot"]):
-        g = g.sort_values("nodes")
-        fit = g[g["nodes"] <= 64]
-        slope, slope_se = elo_per_decade(
-            fit["nodes"].to_numpy(), fit["elo"].to_numpy(), fit["elo_se"].to_numpy()
-        )
-        steps = np.diff(g["elo"].to_numpy())
-        step_se = np.hypot(g["elo_se"].to_numpy()[1:], g["elo_se"].to_numpy()[:-1])
+        scaling = node_scaling(g)
         fits.append(
             {"search": label, "board": args.board, "snapshot": int(snapshot),
-             "elo_per_decade_1_64": slope, "elo_per_decade_se": slope_se,
-             "rises_every_doubling_within_1se": bool(np.all(steps > -step_se)),
-             "doubling_gains": [round(float(s), 1) for s in steps]}
+             **{k: scaling[k] for k in FIT_FIELDS}}
         )  # fmt: skip
     out = Path(args.out)
     previous = json.loads(out.read_text()) if out.exists() else {"rows": [], "fits": []}

@@ -244,3 +244,29 @@ def test_descent_sampler_draws_from_the_policy_and_never_a_cell_without_mass():
     # all the mass on the first cell, or on the last one
     assert set(np.asarray(sample(keys[:999], jnp.array([1.0, 0.0, 0.0])))) == {0}
     assert set(np.asarray(sample(keys[:999], jnp.array([0.0, 0.0, 1.0])))) == {2}
+
+
+def test_padded_params_compute_the_same_function():
+    """A 3-wide, 1-deep net zero-padded to 8 × 3 gives the same policy and value on real
+    positions once every weight (ReZero α included) is random: extra units and blocks add 0."""
+    size = 3
+    params = network.init_params(jax.random.key(0), size, 3, 1)
+    leaves, tree = jax.tree.flatten(params)
+    keys = jax.random.split(jax.random.key(1), len(leaves))
+    params = jax.tree.unflatten(
+        tree, [jax.random.normal(k, np.shape(x)) for k, x in zip(keys, leaves, strict=True)]
+    )
+    padded = network.pad_params(params, size, 8, 3)
+    assert padded["params"]["intake"]["kernel"].shape == (18, 8)
+    assert float(padded["params"]["block_2"]["alpha"]) == 0.0
+    states = [he.init(size), he.step(he.init(size), 4), he.step(he.step(he.init(size), 4), 0)]
+    obs = jnp.stack([he.observe(s) for s in states])
+    small = network.HexNet(3, 1).apply(params, obs)
+    large = network.HexNet(8, 3).apply(padded, obs)
+    for a, b in zip(small, large, strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-5, atol=1e-5)
+    assert np.ptp(np.asarray(small[1])) > 0  # the positions are told apart: not a constant
+    with pytest.raises(ValueError, match="pad"):
+        network.pad_params(padded, size, 4, 3)
+    with pytest.raises(ValueError, match="deeper"):
+        network.pad_params(padded, size, 8, 2)

@@ -115,3 +115,33 @@ def test_nine_by_nine_frontier_predicted_from_smaller_boards():
     assert pred.train_boards == (3, 4, 5, 6, 7, 8)
     assert pred.rms_elo < 100.0
     assert pred.fit.m == pytest.approx(PUBLISHED["m"], rel=0.05)
+
+
+def test_per_board_fit_recovers_each_boards_curve():
+    """Two boards with their own slopes and plateaus (no shared m): each is recovered alone,
+    and the compute to come within 50 Elo of perfect is (−50 − c)/m, worked by hand."""
+    x = np.linspace(8.0, 13.0, 41)
+    curves = {3: (200.0, -2300.0, -250.0), 4: (400.0, -4900.0, -550.0)}  # m, c, plateau
+    frontier = pd.concat(
+        pd.DataFrame(
+            {"boardsize": b, "log10_train_flops": x, "elo": np.minimum(0, np.maximum(m * x + c, p))}
+        )
+        for b, (m, c, p) in curves.items()
+    )
+    table = jf.per_board_fits(frontier).set_index("boardsize")
+    assert table.loc[3, "m"] == pytest.approx(200.0, rel=1e-3)
+    assert table.loc[4, "plateau"] == pytest.approx(-550.0, abs=0.5)
+    assert table.loc[3, "log10_flops_within_fit"] == pytest.approx(11.25, abs=1e-3)  # 2250/200
+    assert table.loc[4, "log10_flops_within_fit"] == pytest.approx(12.125, abs=1e-3)  # 4850/400
+    assert table.loc[4, "log10_flops_within_seen"] == pytest.approx(12.125, abs=0.07)  # grid step
+    assert table["converged"].all()
+
+
+@needs_frontier
+def test_per_board_compute_to_near_perfect_grows_about_sevenfold_per_board():
+    """Jones's per-board curves, each fitted alone: the compute to come within 50 Elo of
+    perfect grows by a factor in the published ≈ 7× per board size, on average over 3…9."""
+    table = jf.per_board_fits(pd.read_csv(FRONTIER_CSV))
+    steps = np.diff(table.sort_values("boardsize")["log10_flops_within_fit"].to_numpy())
+    assert (steps > 0).all()
+    assert 5.0 < 10 ** steps.mean() < 9.0

@@ -198,3 +198,23 @@ def test_train_test_plane_rejects_too_little_data():
     )
     with pytest.raises(ValueError, match="rank deficient"):
         tradeoffs.fit_train_test(one_bin)
+
+
+def test_node_scaling_per_decade_and_doublings_by_hand():
+    """30 Elo per doubling is 30 / log10 2 = 99.66 Elo per decade; a −20 step with SEs of 10
+    (one SE of the step: √200 = 14.1) breaks "rises at every doubling"."""
+    rows = [("r", 3, n, e, "network") for n, e in [(1, 0.0), (2, 30.0), (4, 60.0), (8, 90.0)]]
+    rows += [("r", 5, n, e, "network") for n, e in [(1, 0.0), (2, -20.0), (4, 40.0)]]
+    rows += [("r", 7, 64, 10.0, "network")]  # one node count only: no scaling row
+    elo = pd.DataFrame(rows, columns=["run", "snapshot", "test_nodes", "elo", "kind"])
+    pairs = zip(elo["snapshot"], elo["test_nodes"], strict=True)
+    elo["agent"] = [f"r/{s:02d}@{n}" for s, n in pairs]
+    elo.loc[len(elo)] = ["r", 3, 16, 900.0, "network", "r/03@16/puct"]  # a test-time search
+    elo["elo_se"], elo["board_size"], elo["train_flops_jones"] = 10.0, 4, 1e9
+    table = {r["snapshot"]: r for r in tradeoffs.node_scaling_table(elo)}
+    assert sorted(table) == [3, 5]
+    assert table[3]["elo_per_decade_1_64"] == pytest.approx(30 / np.log10(2), rel=1e-9)
+    assert table[3]["nodes"] == [1, 2, 4, 8] and table[3]["doubling_gains"] == [30, 30, 30]
+    assert table[3]["rises_every_doubling_within_1se"]
+    assert not table[5]["rises_every_doubling_within_1se"]
+    assert table[5]["elo_per_decade_se"] > 0

@@ -18,15 +18,25 @@ from conftest import compose_config, fake_snapshot, run_module
 
 from agents.network import forward_flops
 from agents.players import eps_perfect_player
+from agents.snapshot import load_meta
 from pipeline import elo_table, results
 from pipeline import evaluate as ev
 from pipeline.config import AnchorConfig, BatchConfig, Config, validate_eval
 from pipeline.layout import Layout
 from pipeline.match_engine import Batch, MatchEngine, make_batches
-from pipeline.pool import AgentSpec, anchor_agents, build_pool, discover_snapshots, missing_games
+from pipeline.pool import (
+    AgentSpec,
+    anchor_agents,
+    architecture_capacity,
+    build_pool,
+    discover_snapshots,
+    missing_games,
+    network_agent,
+)
 
 RUN = "b3-w4-d1-test"
 SIZE, WIDTH, DEPTH = 3, 4, 1
+KEY = jax.random.PRNGKey(0)
 BASE = (
     "board.size=3",
     "eval.games_per_pair=64",
@@ -123,6 +133,32 @@ def test_games_do_not_depend_on_how_the_plan_is_cut_into_calls():
     small, large = play(2), play(16)
     assert small == large and set(small) == set(need)
     assert 0 < sum(small.values()) < sum(need.values())  # real games, not a constant
+
+
+def test_nets_of_two_shapes_share_one_program_and_play_the_same_games(tmp_path):
+    """Zero-padding both nets to the pool's widest and deepest (4 × 2) compiles one network
+    program instead of two, and the padded nets play the games they play unpadded."""
+    agents = {}
+    for index, (width, depth) in enumerate([(4, 1), (2, 2)]):
+        directory = fake_snapshot(tmp_path, index, run=f"b3-w{width}-d{depth}-t", width=width,
+                                  depth=depth)  # fmt: skip
+        spec = network_agent(directory, load_meta(directory), 1, greedy=False)
+        agents[spec.agent] = spec
+    a, b = agents
+    need = {(a, b): 64, (b, a): 64}
+    assert architecture_capacity(agents.values()) == (4, 2)
+
+    def play(arch):
+        engine = MatchEngine(SIZE, capacity=1, arch=arch)
+        wins = {}
+        for batch in make_batches(need, agents, BatchConfig(), arch=arch):
+            for x, y, n in zip(batch.black, batch.white, engine.play(batch, KEY), strict=True):
+                wins[(x.agent, y.agent)] = int(n)
+        return wins, engine.compiled_move_fns
+
+    (own, own_programs), (shared, shared_programs) = play(None), play((4, 2))
+    assert (own_programs, shared_programs) == (2, 1)
+    assert own == shared and 0 < sum(own.values()) < 128
 
 
 def test_round_robin_writes_matches_agents_and_elo(evaluated):
@@ -310,7 +346,7 @@ def test_pool_ids_variants_and_argmax_switch(tmp_path):
     assert {a for a in pool.agents if a.startswith(f"{RUN}/07@2")} == {f"{RUN}/07@2/argmax"}
     assert not any(a.startswith(f"{RUN}/04@2") for a in pool.agents)
     sampled = build_pool(_config(tmp_path), snapshots).agents[f"{RUN}/04@1"]
-    assert sampled.compile_key != pool.agents[f"{RUN}/04@1/argmax"].compile_key
+    assert sampled.compile_key() != pool.agents[f"{RUN}/04@1/argmax"].compile_key()
     assert discover_snapshots(tmp_path, 4) == []
 
 
