@@ -812,12 +812,12 @@ def elo_per_decade(nodes, elo, se) -> tuple[float, float]:
     return float(slope), float(np.sqrt(1.0 / sxx))
 
 
-def node_scaling(variants: pd.DataFrame, max_nodes: int = 64) -> dict:
+def node_scaling(variants: pd.DataFrame) -> dict:
     """One snapshot's node variants (columns nodes, elo, elo_se): Elo per decade of nodes from
-    1 to `max_nodes` with its SE, the Elo gained at each doubling of the whole range, and
+    1 to 64 with its SE, the Elo gained at each doubling of the whole range, and
     whether every doubling rises within one SE (a step above −√(se₁² + se₂²))."""
     g = variants.sort_values("nodes")
-    fit = g[g["nodes"] <= max_nodes]
+    fit = g[g["nodes"] <= 64]
     slope, slope_se = elo_per_decade(fit["nodes"], fit["elo"], fit["elo_se"])
     steps = np.diff(g["elo"].to_numpy(float))
     se = g["elo_se"].to_numpy(float)
@@ -825,14 +825,14 @@ def node_scaling(variants: pd.DataFrame, max_nodes: int = 64) -> dict:
         "nodes": [int(n) for n in g["nodes"]],
         "elo": [round(float(e), 1) for e in g["elo"]],
         "elo_se": [round(float(e), 1) for e in se],
-        f"elo_per_decade_1_{max_nodes}": slope,
+        "elo_per_decade_1_64": slope,
         "elo_per_decade_se": slope_se,
         "doubling_gains": [round(float(x), 1) for x in steps],
         "rises_every_doubling_within_1se": bool(np.all(steps > -np.hypot(se[1:], se[:-1]))),
     }
 
 
-def node_scaling_table(elo: pd.DataFrame, max_nodes: int = 64, min_variants: int = 3) -> list:
+def node_scaling_table(elo: pd.DataFrame, min_variants: int = 3) -> list:
     """`node_scaling` of every snapshot of an Elo table with at least `min_variants` node
     counts under its training search (agents `<run>/<NN>@<nodes>`: no test-time search change,
     moves sampled), with its board, run, snapshot and train compute."""
@@ -847,7 +847,7 @@ def node_scaling_table(elo: pd.DataFrame, max_nodes: int = 64, min_variants: int
                 "run": run,
                 "snapshot": int(snapshot),
                 "train_flops_jones": float(g["train_flops_jones"].iloc[0]),
-                **node_scaling(g.rename(columns={"test_nodes": "nodes"}), max_nodes),
+                **node_scaling(g.rename(columns={"test_nodes": "nodes"})),
             }
         )
     return out
