@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 import hydra
+import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
@@ -140,21 +141,34 @@ def suggest(
     results_dir: str | Path, board_size: int, k: int, nodes: int, *, model: str = "jones"
 ) -> dict:
     """Active pairing step: fit with Elo `model`, then write and return ``{"max_se", "pairs",
-    "agents", "elo_model"}`` for the pool of anchors and networks at `nodes` (Jones's rule,
-    `pipeline.ratings.suggest_pairs`)."""
+    "agents", "max_se_variants", "elo_model"}``.
+
+    The pool is the anchors and the networks at the reference count `nodes`; its `k` pairs
+    come from `pipeline.ratings.suggest_pairs` and ``max_se`` is its largest SE (relative to
+    the anchor). Node variants play a fixed design among their snapshot's variants;
+    ``max_se_variants`` reports their largest SE relative to their own snapshot at `nodes`
+    (the uncertainty of Elo vs nodes at a fixed snapshot).
+    """
     matches = results.read_matches(results_dir, board_size)
     agents = results.read_agents(results_dir, board_size)
     table, fit = board_table(matches, agents, model=model)
-    pool = table[(table["kind"] != "network") | (table["test_nodes"] == nodes)]
-    ids = pool["agent"].tolist()
+    in_pool = (table["kind"] != "network") | (table["test_nodes"] == nodes).fillna(False)
+    ids = table.loc[in_pool, "agent"]
     sub = dataclasses.replace(
-        fit, ratings=fit.ratings[fit.ratings.index.isin(ids)], se=fit.se[fit.se.index.isin(ids)]
+        fit, ratings=fit.ratings[ids], se=fit.se[ids], cov=fit.cov.loc[ids, ids]
     )
     pairs = suggest_pairs(sub, matches, k) if len(ids) >= 2 else []
+    variants = table.loc[~in_pool, "agent"]
+    own = variants.str.replace(r"@\d+", f"@{nodes}", n=1, regex=True)
+    known = own.isin(ids)
+    v, s = variants[known].to_numpy(), own[known].to_numpy()
+    cov = fit.cov
+    var_rel = [cov.at[a, a] + cov.at[b, b] - 2 * cov.at[a, b] for a, b in zip(v, s, strict=True)]
     out = {
         "max_se": float(sub.se.max()) if len(ids) else float("nan"),
         "pairs": [list(p) for p in pairs],
         "agents": len(ids),
+        "max_se_variants": float(np.sqrt(max(var_rel))) if var_rel else None,
         "elo_model": fit.model,
     }
     atomic_write_json(Layout(results_dir).board(board_size).suggest, out)

@@ -40,7 +40,6 @@ from pipeline.pool import (
     discover_snapshots,
     initial_active_targets,
     missing_games,
-    node_capacity,
 )
 from pipeline.progress import Progress
 
@@ -115,9 +114,8 @@ def evaluate(cfg: Config) -> dict:
     pool = build_pool(cfg, discover_snapshots(cfg.results_dir, size, cfg.eval.runs))
     rows = pd.DataFrame([a.row() for a in pool.agents.values()])
     results.merge_agents(cfg.results_dir, size, rows)
-    reach = max(a.test_nodes or 1 for a in pool.agents.values())
     arch = architecture_capacity(pool.agents.values()) if cfg.eval.batch.share_programs else None
-    engine = MatchEngine(size, node_capacity(reach), arch)
+    engine = MatchEngine(size, arch=arch)
     summary = {"board_size": size, "agents": len(pool.agents), "games": 0, "wall_s": 0.0}
 
     def account(stats):

@@ -8,8 +8,9 @@ every net is zero-padded to the pool's largest (`eval.batch.share_programs`, the
 same outputs, one program for all architectures); the node count may differ per pairing; or the
 anchors, which differ only in ε). Players are vmapped over pairings (stacked params and node
 counts, one per pairing) and over the games of each pairing; every ply is one compiled call.
-The node count is traced inside a tree of the pool's capacity (`pool.node_capacity` of its
-largest node count; one node needs no tree and has its own program), and every call of a group
+The node count is traced inside a tree of the call's capacity (`pool.node_capacity` of the
+largest node count on that side of the call, so 64-node games do not pay for a 256-node
+variant's tree; one node needs no tree and has its own program), and every call of a group
 is padded to the same number of pairings, so an evaluation compiles a handful of programs, and
 JAX's persistent compilation cache (`pipeline.config.enable_compile_cache`) skips even those on
 a rerun.
@@ -37,7 +38,7 @@ from agents.players import eps_perfect_act_fn, network_act_fn
 from agents.search import SearchConfig
 from agents.snapshot import load_snapshot
 from pipeline.config import BatchConfig
-from pipeline.pool import AgentSpec
+from pipeline.pool import AgentSpec, node_capacity
 
 
 def _next_pow2(n: int) -> int:
@@ -137,13 +138,14 @@ def pair_seed(black: str, white: str, games_before: int) -> int:
 
 
 class MatchEngine:
-    """Plays `Batch`es on device: one jitted, pairing- and game-vmapped move function per compile
-    key, params loaded once per snapshot and stacked per batch. `capacity` is the tree size of
-    every searching network player (`pool.node_capacity` of the pool's largest node count);
-    `arch` = (width, depth) the shape every net is zero-padded to (`pool.architecture_capacity`),
-    or None to compile each architecture on its own."""
+    """Plays `Batch`es on device: one jitted, pairing- and game-vmapped move function per
+    (compile key, tree capacity), params loaded once per snapshot and stacked per batch.
+    `capacity`: the tree size of every searching network player, or None (the default) for
+    `pool.node_capacity` of the largest node count on each side of each call; `arch` =
+    (width, depth) the shape every net is zero-padded to (`pool.architecture_capacity`), or
+    None to compile each architecture on its own."""
 
-    def __init__(self, size: int, capacity: int, arch: tuple[int, int] | None = None):
+    def __init__(self, size: int, capacity: int | None = None, arch: tuple[int, int] | None = None):
         self.size = size
         self.capacity = capacity
         self.arch = arch
@@ -154,10 +156,11 @@ class MatchEngine:
     def compiled_move_fns(self) -> int:
         return len(self._moves)
 
-    def _move_fn(self, spec: AgentSpec):
-        key = (self.size, self.capacity, spec.compile_key(self.arch))
+    def _move_fn(self, side: Sequence[AgentSpec]):
+        capacity = self.capacity or node_capacity(max(s.test_nodes or 1 for s in side))
+        key = (self.size, capacity, side[0].compile_key(self.arch))
         if key not in _MOVE_FNS:  # module-level, so later evaluations in a process reuse it
-            _MOVE_FNS[key] = _make_move_fn(self.size, self.capacity, spec, self.arch)
+            _MOVE_FNS[key] = _make_move_fn(self.size, capacity, side[0], self.arch)
         self._moves[key] = _MOVE_FNS[key]
         return _MOVE_FNS[key]
 
@@ -183,7 +186,7 @@ class MatchEngine:
         pad = lambda items: list(items) + [items[0]] * (padded - n_pairs)  # noqa: E731
         black, white = pad(batch.black), pad(batch.white)
         params = (self._stacked_params(black), self._stacked_params(white))
-        moves = (self._move_fn(black[0]), self._move_fn(white[0]))
+        moves = (self._move_fn(black), self._move_fn(white))
         nodes = [
             jnp.asarray([s.test_nodes or 1 for s in side], jnp.int32) for side in (black, white)
         ]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -68,9 +67,11 @@ class AgentSpec:
 
 
 def node_capacity(nodes: int) -> int:
-    """Tree capacity for a pool whose largest node count is `nodes`: the next power of 8
-    (8, 64, 512, …), so that pools of similar reach share compiled programs (1: no search)."""
-    return 1 if nodes <= 1 else 8 ** math.ceil(math.log(nodes, 8) - 1e-9)
+    """Tree capacity for players of at most `nodes` nodes: the next power of two (1: no search).
+    A search costs about nodes × capacity (every simulation rewrites the tree arrays), so a
+    tight tree pays for itself many times over the extra compiled programs: on 3×3, 64 nodes
+    ran 5.7× faster in a 64-node tree than in a 512-node one (docs/benchmarks.md)."""
+    return 1 if nodes <= 1 else 1 << (nodes - 1).bit_length()
 
 
 def architecture_capacity(agents) -> tuple[int, int]:

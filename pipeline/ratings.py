@@ -57,6 +57,7 @@ class EloFit:
     log_likelihood: float  # of the observed games under the fitted model, pseudo-counts excluded
     n_games: int  # observed games, pseudo-counts excluded
     model: str = "jones"  # one of ELO_MODELS
+    cov: pd.DataFrame | None = None  # [A, A] Elo² covariance relative to the anchor (None: unknown)
 
     def table(self) -> pd.DataFrame:
         """Ratings as a DataFrame with columns agent, elo, elo_se (best first)."""
@@ -280,11 +281,11 @@ def fit_elo(
     r, h = unpack(res.x)
     cov = np.linalg.inv(hessian(res.x))[:n_agents, :n_agents]
     ref = int(np.argmax(r)) if anchor is None else int(np.searchsorted(agents, anchor))
-    var = np.diag(cov) + cov[ref, ref] - 2 * cov[:, ref]
-    var[ref] = 0.0
+    # Covariance of r − r_ref: rows and columns minus the anchor's, the anchor's own all zero.
+    rel = cov - cov[:, [ref]] - cov[[ref], :] + cov[ref, ref]
     ratings = pd.Series((r - r[ref]) * ELO_PER_NAT, index=pd.Index(agents, name="agent"))
     ratings.iloc[ref] = 0.0
-    se = pd.Series(np.sqrt(np.clip(var, 0, None)) * ELO_PER_NAT, index=ratings.index)
+    se = pd.Series(np.sqrt(np.clip(np.diag(rel), 0, None)) * ELO_PER_NAT, index=ratings.index)
     order = ratings.sort_values(ascending=False, kind="stable").index
 
     x_obs = r[b_obs] - r[w_obs] + h
@@ -299,6 +300,9 @@ def fit_elo(
         log_likelihood=log_likelihood,
         n_games=int(round(n_obs.sum())),
         model=model,
+        cov=pd.DataFrame(rel * ELO_PER_NAT**2, index=ratings.index, columns=ratings.index).loc[
+            order, order
+        ],
     )
 
 
@@ -323,19 +327,25 @@ def load_mohex_ladder(path) -> pd.DataFrame:
 
 
 def suggest_pairs(fit: EloFit, matches: pd.DataFrame, k: int) -> list[tuple[str, str]]:
-    """The k unordered pairs to play next, by Jones's active-pairing score.
+    """The k unordered pairs to play next, by Jones's active-pairing rule: the pair's rating
+    variance × p(1 − p).
 
-    Score of pair (i, j) = (se_i² + se_j²) × p(1 − p), p = `win_probability` of their rating
-    difference: uncertain ratings and close matches first. Ties go to the pair with fewer games
-    in `matches`. Each pair is returned once as (i, j) in the order of `fit.ratings`; play both
-    colours.
+    Score of pair (i, j) = Var(r_i − r_j) × p(1 − p), p = `win_probability` of their rating
+    difference: uncertain differences and close matches first. Var(r_i − r_j) = se_i² + se_j²
+    − 2·cov_ij from `fit.cov` (independent ratings when it is None). It is the variance of the
+    difference, not of each rating: with ratings relative to an anchor, agents that have played
+    each other a lot but the anchor little share one uncertain offset — their SEs are large, the
+    variance of their difference small — so the games that pin the offset come first. Ties go
+    to the pair with fewer games in `matches`. Each pair is returned once as (i, j) in the order
+    of `fit.ratings`; play both colours.
     """
     agents = fit.ratings.index.to_numpy()
     elo = fit.ratings.to_numpy()
     var = fit.se.reindex(fit.ratings.index).to_numpy() ** 2
     i, j = np.triu_indices(len(agents), k=1)
     p = win_probability(elo[i] - elo[j])
-    score = (var[i] + var[j]) * p * (1 - p)
+    cov_ij = 0.0 if fit.cov is None else fit.cov.loc[agents, agents].to_numpy()[i, j]
+    score = (var[i] + var[j] - 2 * cov_ij) * p * (1 - p)
 
     df = _aggregate(matches)
     pos = pd.Series(np.arange(len(agents)), index=agents)

@@ -1,6 +1,7 @@
 """Tests of pipeline.ratings: synthetic recovery under both Elo models, calibration, independent
 re-fits, colour-advantage stretching, MoHex ladders, active pairing."""
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -299,8 +300,40 @@ def test_suggest_pairs_with_the_default_model():
     assert fit.model == "jones" and fit.anchor == "top=0"
     pairs = suggest_pairs(fit, thin, 5)
     assert len(pairs) == len(set(pairs)) == 5
-    # The least certain agents are in the suggested pairs.
-    assert fit.se.idxmax() in {a for p in pairs for a in p}
+    # Each suggested pair is an unplayed one: a played pair's difference is far better known.
+    played = set(zip(thin["black"], thin["white"], strict=True))
+    assert all((a, b) not in played and (b, a) not in played for a, b in pairs)
+
+
+def _expected_games(pairs, truth, games):
+    rows = [(a, b, games * win_probability(truth[a] - truth[b])) for a, b in pairs]
+    return pd.DataFrame(
+        {
+            "black": [a for a, _, _ in rows],
+            "white": [b for _, b, _ in rows],
+            "black_wins": [w for _, _, w in rows],
+            "white_wins": [games - w for _, _, w in rows],
+        }
+    )
+
+
+def test_suggest_pairs_pins_an_uncertain_anchor_offset():
+    # A well-measured cluster (32 games per ordered pair) that met the anchor in only 4 games:
+    # every rating relative to the anchor shares one uncertain offset, so the games worth
+    # playing are the anchor's, not more games inside the cluster (whose SEs relative to the
+    # anchor are as large, but whose differences are already known). Scoring each rating's own
+    # variance instead picks cluster pairs and leaves the max SE at 129 Elo.
+    truth = pd.Series({f"c{i}": -400.0 + 25 * i for i in range(9)} | {"anchor": 0.0})
+    cluster = [f"c{i}" for i in range(9)]
+    inside = [(a, b) for a in cluster for b in cluster if a != b]
+    matches = pd.concat(
+        [_expected_games(inside, truth, 32), _expected_games([("anchor", "c8")], truth, 4)]
+    )
+    before = fit_elo(matches, anchor="anchor")
+    pairs = suggest_pairs(before, matches, 3)
+    assert all("anchor" in p for p in pairs), pairs
+    after = fit_elo(pd.concat([matches, _expected_games(pairs, truth, 32)]), anchor="anchor")
+    assert after.se.max() < 0.6 * before.se.max(), (before.se.max(), after.se.max())
 
 
 def test_repeated_rows_are_aggregated():
@@ -472,6 +505,19 @@ def test_suggest_pairs_picks_highest_information_pairs():
     assert suggest_pairs(fit, matches, 1) == [("a", "b")]
     assert suggest_pairs(fit, matches, 2) == [("a", "b"), ("b", "c")]
     assert len(suggest_pairs(fit, matches, 10)) == 3
+
+
+def test_suggest_pairs_scores_the_variance_of_the_difference():
+    # b and c share most of their uncertainty relative to the anchor a (covariance 2400 Elo²):
+    # Var(b − c) = 2500 + 2500 − 2·2400 = 200, so (b, c) scores 200·p(1 − p) ≈ 50 against
+    # 2500·p(1 − p) ≈ 625 for (a, b) and (a, c); with independent ratings (b, c) would lead.
+    fit = _hand_fit({"a": 0, "b": -10, "c": -20}, {"a": 0, "b": 50, "c": 50})
+    cov = pd.DataFrame([[0, 0, 0], [0, 2500, 2400], [0, 2400, 2500]], index=list("abc"))
+    fit = dataclasses.replace(fit, cov=cov.set_axis(list("abc"), axis=1))
+    matches = pd.DataFrame({"black": ["a"], "white": ["b"], "black_wins": [1], "white_wins": [1]})
+    assert suggest_pairs(fit, matches, 3) == [("a", "b"), ("a", "c"), ("b", "c")]
+    independent = dataclasses.replace(fit, cov=None)
+    assert suggest_pairs(independent, matches, 1) == [("b", "c")]
 
 
 def test_suggest_pairs_breaks_ties_by_fewer_games():

@@ -161,6 +161,24 @@ def test_nets_of_two_shapes_share_one_program_and_play_the_same_games(tmp_path):
     assert own == shared and 0 < sum(own.values()) < 128
 
 
+def test_tree_capacity_does_not_change_the_games(tmp_path):
+    """A 4-node search plays the same games in its own tight tree (the default: capacity 4)
+    as in a 64-node tree, so sizing trees per call changes speed only."""
+    directory = fake_snapshot(tmp_path, 0, run="b3-w4-d1-t", width=4, depth=1)
+    specs = [network_agent(directory, load_meta(directory), n, greedy=False) for n in (4, 2)]
+    agents = {s.agent: s for s in specs}
+    need = {(specs[0].agent, specs[1].agent): 32, (specs[1].agent, specs[0].agent): 32}
+
+    def play(capacity):
+        engine = MatchEngine(SIZE, capacity=capacity)
+        return [
+            engine.play(batch, KEY).tolist() for batch in make_batches(need, agents, BatchConfig())
+        ]
+
+    tight, roomy = play(None), play(64)
+    assert tight == roomy and 0 < sum(map(sum, tight)) < 64
+
+
 def test_round_robin_writes_matches_agents_and_elo(evaluated):
     root, summary = evaluated
     matches = pd.read_parquet(Layout(root).board(SIZE).matches)
