@@ -8,8 +8,9 @@
   reads (columns `ELO_TABLE_COLUMNS`, then elo_model, kind, greedy, games);
 
 and `suggest` writes ``eval/b<S>/suggest.json`` for active pairing: the largest rating standard
-error among the round-robin pool (anchors and networks at the reference node count) and Jones's
-K most informative pairs of that pool to play next (`pipeline.ratings.suggest_pairs`).
+error among the round-robin pool (anchors and networks at the reference node count), Jones's
+K most informative pairs of that pool to play next (`pipeline.ratings.suggest_pairs`), and the
+largest SE of a node variant relative to its own snapshot.
 ``python -m pipeline.elo_table results_dir=DIR`` refits every board with ``eval.elo_model``.
 
 Anchor: where the pool holds the exact solver ("perfect"), ratings are relative to it
