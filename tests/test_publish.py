@@ -1,12 +1,13 @@
 """pipeline.publish: what a finished reproduction puts in the repository."""
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from conftest import compose_config, fake_snapshot
 
-from agents.players import load_player
+from agents.players import black_wins_vs_solver, load_player
 from pipeline.layout import Layout
 from pipeline.publish import check_publishable, publish, top_agents
 
@@ -76,3 +77,19 @@ def test_top_agent_follows_the_reference_node_count(tmp_path, nodes):
     _results(tmp_path)
     best = top_agents(pd.read_parquet(Layout(tmp_path).elo), nodes)
     assert best["agent"].tolist() == [{4: "b3-w4-d1-b/01@4", 16: "b3-w4-d1-b/00@16"}[nodes]]
+
+
+SHIPPED = Path(__file__).resolve().parents[1] / "docs" / "results" / "cpu"
+
+
+def test_shipped_agents_load_and_repeat_their_solver_check():
+    """The top agents the cpu reproduction ships (docs/results/cpu/agents) load as players and
+    score, as black against the exact solver, what agents.json recorded for them (256 games
+    there; the same seed and protocol here: the same games, up to float rounding on another
+    CPU flipping a near-tied argmax now and then)."""
+    recorded = json.loads((SHIPPED / "agents.json").read_text())
+    for board, row in recorded.items():
+        directory = SHIPPED / "agents" / board
+        assert load_player(directory, nodes=row["nodes"]).meta["board_size"] == int(board[1:])
+        rate = black_wins_vs_solver(directory, 256, row["nodes"])
+        assert rate == pytest.approx(row["black_wins_vs_solver"], abs=0.05), (board, rate)
