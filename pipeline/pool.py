@@ -68,7 +68,7 @@ class AgentSpec:
 
 def node_capacity(nodes: int) -> int:
     """Tree capacity for players of at most `nodes` nodes: the next power of two (1: no search).
-    A search costs about nodes × capacity (every simulation rewrites the tree arrays), so a
+    In the match engine's pairing-vmapped layout a search costs about nodes × capacity, so a
     tight tree pays for itself many times over the extra compiled programs: on 3×3, 64 nodes
     ran 5.7× faster in a 64-node tree than in a 512-node one (docs/benchmarks.md)."""
     return 1 if nodes <= 1 else 1 << (nodes - 1).bit_length()
