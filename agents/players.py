@@ -40,6 +40,7 @@ def network_act_fn(
     greedy: bool,
     noise: bool | None = None,
     capacity: int | None = None,
+    pairings: bool = False,
 ):
     """`act(params, key, states, nodes=None)` for a network + search player at evaluation.
 
@@ -47,15 +48,30 @@ def network_act_fn(
     jones/grill as Jones did, off for puct/gumbel; pass False for deterministic solver checks).
     `capacity`: see `agents.search.make_search_fn`; with it `nodes` may be a traced int32 scalar,
     so one compiled player serves every node count up to `capacity`.
+    `pairings`: params are stacked per pairing ([P, ...]) and `states` is one flat batch of
+    P × G games, pairing-major; each game's net is its pairing's, and the search runs once over
+    the whole batch (vmapping it over pairings instead costs 2–4×: docs/benchmarks.md).
     """
     net = HexNet(width, depth)
-    search_fn = make_search_fn(net.apply, search, size, capacity=capacity)
+    apply = _per_pairing_apply(net.apply) if pairings else net.apply
+    search_fn = make_search_fn(apply, search, size, capacity=capacity)
     explore = search.evaluation_noise if noise is None else bool(noise)
 
     def act(params, key, states, nodes=None):
         return search_fn(params, key, states, explore=explore, greedy=greedy, nodes=nodes).action
 
     return act
+
+
+def _per_pairing_apply(apply):
+    """`apply(params [P, ...], obs [P·G, ...])`: pairing p's net on its G observations."""
+
+    def paired(params, obs):
+        pairings = jax.tree.leaves(params)[0].shape[0]
+        out = jax.vmap(apply)(params, obs.reshape(pairings, -1, *obs.shape[1:]))
+        return jax.tree.map(lambda x: x.reshape(-1, *x.shape[2:]), out)
+
+    return paired
 
 
 def load_player(

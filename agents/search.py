@@ -191,6 +191,24 @@ def _backward(tree: mctx.Tree, leaf_index: jax.Array) -> mctx.Tree:
     return end.tree
 
 
+def _per_game(key: jax.Array) -> bool:
+    """Whether `key` is one typed key per game ([B]) rather than one key for the whole batch."""
+    return jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) and key.ndim == 1
+
+
+def _split(key: jax.Array, num: int) -> tuple[jax.Array, ...]:
+    """`num` keys from one batch key, or `num` per-game key arrays [B] from per-game keys."""
+    if _per_game(key):
+        return tuple(jax.vmap(lambda k: jax.random.split(k, num), out_axes=1)(key))
+    return tuple(jax.random.split(key, num))
+
+
+def _draw(sample, key: jax.Array, *args) -> jax.Array:
+    """`sample(key, *args)` over the batch: one draw for a batch key, one per game (vmapped over
+    the leading axis of `args`) for per-game keys."""
+    return jax.vmap(sample)(key, *args) if _per_game(key) else sample(key, *args)
+
+
 def _run_search(
     params,
     rng_key: jax.Array,
@@ -215,8 +233,10 @@ def _run_search(
 
     def simulation(sim, loop_state):
         rng_key, tree = loop_state
-        rng_key, simulate_key, expand_key = jax.random.split(rng_key, 3)
-        simulate_keys = jax.random.split(simulate_key, batch_size)
+        rng_key, simulate_key, expand_key = _split(rng_key, 3)
+        simulate_keys = (
+            simulate_key if _per_game(rng_key) else jax.random.split(simulate_key, batch_size)
+        )
         parent, action = _simulate(
             simulate_keys, tree, root_action_selection_fn, interior_action_selection_fn, max_depth
         )
@@ -255,9 +275,11 @@ def _gumbel_muzero_policy(
     A traced `num_simulations` (with `capacity`) uses the copied root rule that accepts it."""
     qtransform = mctx.qtransform_completed_by_mix_value
     root = root.replace(prior_logits=_mask_invalid(root.prior_logits, invalid_actions))
-    rng_key, gumbel_key = jax.random.split(rng_key)
-    gumbel = gumbel_scale * jax.random.gumbel(
-        gumbel_key, shape=root.prior_logits.shape, dtype=root.prior_logits.dtype
+    rng_key, gumbel_key = _split(rng_key, 2)
+    gumbel = gumbel_scale * _draw(
+        lambda key, logits: jax.random.gumbel(key, logits.shape, logits.dtype),
+        gumbel_key,
+        root.prior_logits,
     )
     tree = _run_search(
         params,
@@ -305,7 +327,7 @@ def _muzero_policy(
 ) -> mctx.PolicyOutput:
     """`mctx.muzero_policy` with `dirichlet_fraction=0` over `_run_search`: the same tree and
     visit probabilities (the unused noise draw and action sample are skipped)."""
-    _, _, search_key = jax.random.split(rng_key, 3)
+    _, _, search_key = _split(rng_key, 3)
     probs = jax.nn.softmax(root.prior_logits)
     logits = jnp.log(jnp.maximum(probs, jnp.finfo(probs.dtype).tiny))
     root = root.replace(prior_logits=_mask_invalid(logits, invalid_actions))
@@ -485,7 +507,7 @@ def _with_root_noise(key, log_prior, legal, cfg: SearchConfig, size: int) -> jax
     """Mix Dirichlet noise into the root prior over legal cells, in probability space
     (AlphaZero; Jones α = 10/b², ε = 0.25)."""
     alpha = cfg.dirichlet_alpha or 10.0 / size**2
-    noise = jax.random.dirichlet(key, jnp.full(log_prior.shape, alpha))
+    noise = _draw(jax.random.dirichlet, key, jnp.full(log_prior.shape, alpha))
     noise = jnp.where(legal, noise, 0.0)
     noise = noise / jnp.maximum(noise.sum(-1, keepdims=True), 1e-12)
     mixed = (1 - cfg.noise_fraction) * jnp.exp(log_prior) + cfg.noise_fraction * noise
@@ -498,7 +520,9 @@ def make_search_fn(apply_fn: ApplyFn, cfg: SearchConfig, size: int, *, capacity:
     `explore`: the search's root noise (Dirichlet for jones/grill/puct, Gumbel for gumbel): on in
     self-play; at evaluation `cfg.evaluation_noise` says (`agents.players.network_act_fn`).
     `greedy`: play the policy's argmax instead of sampling from it (evaluation switch).
-    `key` is consumed; `states` is a batch of unfinished games (finished ones give junk actions).
+    `key` is consumed: one key for the batch (the same draws as mctx), or typed keys [B], one per
+    game, so that each game's play depends on its own key only, not on the batch it is in.
+    `states` is a batch of unfinished games (finished ones give junk actions).
 
     `capacity`: None builds a search of `cfg.nodes` nodes (static). An int builds one whose tree
     holds `capacity` nodes and whose `nodes` argument, an int32 scalar that may be traced
@@ -527,7 +551,7 @@ def make_search_fn(apply_fn: ApplyFn, cfg: SearchConfig, size: int, *, capacity:
             tree_nodes = capacity
         static_zero = isinstance(num_simulations, int) and num_simulations == 0
 
-        noise_key, search_key, action_key = jax.random.split(key, 3)
+        noise_key, search_key, action_key = _split(key, 3)
         root, legal = root_fn(params, states)
         invalid = ~legal
         if explore and cfg.kind != "gumbel" and cfg.noise_fraction > 0:
@@ -595,7 +619,7 @@ def make_search_fn(apply_fn: ApplyFn, cfg: SearchConfig, size: int, *, capacity:
         if greedy:
             relative = jnp.argmax(policy, axis=-1)
         else:
-            relative = jax.random.categorical(action_key, jnp.log(policy + 1e-30))
+            relative = _draw(jax.random.categorical, action_key, jnp.log(policy + 1e-30))
             if chosen is not None:
                 relative = jnp.where(num_simulations > 0, chosen, relative)
         action = jax.vmap(he.to_absolute_action)(states, relative)

@@ -1,23 +1,23 @@
 """The match engine: missing games cut into device batches and played, one compiled move
-function per (test search, move rule) and games-per-pairing shape — not per architecture, node
-count or pool shape.
+function per (test search, move rule), tree capacity and call shape — not per architecture,
+node count or pool shape.
 
 A batch plays P pairings × G games between black and white players that share a compile key
 (`AgentSpec.compile_key`: same test search settings and move rule, and same architecture unless
 every net is zero-padded to the pool's largest (`eval.batch.share_programs`, the default: the
-same outputs, one program for all architectures); the node count may differ per pairing; or the
-anchors, which differ only in ε). Players are vmapped over pairings (stacked params and node
-counts, one per pairing) and over the games of each pairing; every ply is one compiled call.
-The node count is traced inside a tree of the call's capacity (`pool.node_capacity` of the
-largest node count on that side of the call, so 64-node games do not pay for a 256-node
-variant's tree; one node needs no tree and has its own program), and every call of a group
-is padded to the same number of pairings, so an evaluation compiles a handful of programs, and
-JAX's persistent compilation cache (`pipeline.config.enable_compile_cache`) skips even those on
-a rerun.
+same outputs, one program for all architectures); or the anchors, which differ only in ε) and,
+per side, one node count. Each side's search runs once over the flat batch of P × G games, with
+every game evaluated by its pairing's net (params stacked per pairing,
+`agents.players.network_act_fn(pairings=True)`): vmapping the search over pairings instead cost
+2–4× (`scripts/bench_tree.py`). The node count is traced inside a tree of
+`pool.node_capacity(nodes)` nodes (one node needs no tree and has its own program), and every
+call of a group is padded to the same number of pairings, so an evaluation compiles a handful
+of programs, and JAX's persistent compilation cache (`pipeline.config.enable_compile_cache`)
+skips even those on a rerun.
 
-Random streams belong to pairings, not batches: the games of (black, white) that follow the
-k games already recorded for that ordered pair use a key derived from (black, white, k), so the
-games do not depend on how the plan is cut into calls or padded.
+Random streams belong to games, not batches: game g of the games of (black, white) that follow
+the k games already recorded for that ordered pair uses, at ply t, a key derived from
+(black, white, k, t, g), so the games do not depend on how the plan is cut into calls or padded.
 """
 
 from __future__ import annotations
@@ -67,22 +67,25 @@ def make_batches(
     """Cut the missing games into device calls of at most `batch.max_games_per_call` games and
     `batch.max_pairs_per_call` pairings. Each pair's games go in chunks of G = its game count
     rounded up to a power of two (the surplus is not recorded); chunks are grouped by the two
-    players' compile keys and G, sorted by node counts (a call runs to its largest), and every
-    call of a group is padded to the same pairing count, so each group compiles one shape.
+    players' compile keys, node counts and G, and every call of a group is padded to the same
+    pairing count, so each group compiles one shape.
     `arch`: the shape every net is padded to (`MatchEngine.arch`), None: each its own."""
     played = played or {}
     groups: dict[tuple, list[tuple[str, str, int, int]]] = {}
     for (b, w), n in sorted(need.items()):
         per_pairing = min(_next_pow2(n), batch.max_games_per_call)
         before = played.get((b, w), 0)
-        key = (agents[b].compile_key(arch), agents[w].compile_key(arch), per_pairing)
+        key = tuple(agents[x].compile_key(arch) for x in (b, w)) + (
+            agents[b].test_nodes,
+            agents[w].test_nodes,
+            per_pairing,
+        )
         while n > 0:
             groups.setdefault(key, []).append((b, w, min(n, per_pairing), before))
             before += per_pairing
             n -= per_pairing
     out = []
-    for (_, _, per_pairing), chunks in groups.items():
-        chunks.sort(key=lambda c: (agents[c[0]].test_nodes or 0, agents[c[1]].test_nodes or 0))
+    for (*_, per_pairing), chunks in groups.items():
         pairs_per_call = max(
             1, min(batch.max_pairs_per_call, batch.max_games_per_call // per_pairing)
         )
@@ -105,9 +108,9 @@ _MOVE_FNS: dict[tuple, object] = {}  # (size, capacity, compile key) → jitted 
 
 
 def _make_move_fn(size: int, capacity: int, spec: AgentSpec, arch: tuple[int, int] | None):
-    """Jitted `move(params [P, ...], nodes [P], pair_keys [P], ply, states [P, G]) -> states`:
-    one ply of every game of P pairings whose movers share `spec`'s compile key (params and node
-    counts differ per pairing)."""
+    """Jitted `move(params [P, ...], nodes, pair_keys [P], ply, states [P, G]) -> states`: one
+    ply of every game of P pairings whose movers share `spec`'s compile key and `nodes` (a traced
+    int32 scalar); params differ per pairing."""
     if spec.kind == "network":
         width, depth = arch or (spec.width, spec.depth)
         search = SearchConfig(**json.loads(spec.search_settings))
@@ -115,19 +118,26 @@ def _make_move_fn(size: int, capacity: int, spec: AgentSpec, arch: tuple[int, in
         search = dataclasses.replace(search, nodes=capacity if traced else 1)
         net_act = network_act_fn(
             size, width, depth, search, greedy=spec.greedy,
-            capacity=capacity if traced else None,
+            capacity=capacity if traced else None, pairings=True,
         )  # fmt: skip
-        act = lambda params, key, states, nodes: net_act(
-            params, key, states, nodes if traced else None
-        )
+
+        def act(params, keys, states, nodes):  # one search over the P × G games, a key per game
+            pairings, games = states.ply.shape
+            game_keys = jax.vmap(
+                lambda key: jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, jnp.arange(games))
+            )(keys)
+            flat = lambda x: x.reshape(pairings * games, *x.shape[2:])  # noqa: E731
+            actions = net_act(
+                params, flat(game_keys), jax.tree.map(flat, states), nodes if traced else None
+            )
+            return actions.reshape(pairings, games)
     else:
-        eps_act = eps_perfect_act_fn(size)
-        act = lambda eps, key, states, nodes: eps_act(eps, key, states)
+        eps_act = jax.vmap(eps_perfect_act_fn(size))
+        act = lambda eps, keys, states, nodes: eps_act(eps, keys, states)
 
     def move(params, nodes, pair_keys, ply, states):
         keys = jax.vmap(jax.random.fold_in, in_axes=(0, None))(pair_keys, ply)
-        actions = jax.vmap(act)(params, keys, states, nodes)
-        return jax.vmap(jax.vmap(he.step))(states, actions)
+        return jax.vmap(jax.vmap(he.step))(states, act(params, keys, states, nodes))
 
     return jax.jit(move)
 
@@ -141,7 +151,7 @@ class MatchEngine:
     """Plays `Batch`es on device: one jitted, pairing- and game-vmapped move function per
     (compile key, tree capacity), params loaded once per snapshot and stacked per batch.
     `capacity`: the tree size of every searching network player, or None (the default) for
-    `pool.node_capacity` of the largest node count on each side of each call; `arch` =
+    `pool.node_capacity` of each side's node count; `arch` =
     (width, depth) the shape every net is zero-padded to (`pool.architecture_capacity`), or
     None to compile each architecture on its own."""
 
@@ -157,7 +167,7 @@ class MatchEngine:
         return len(self._moves)
 
     def _move_fn(self, side: Sequence[AgentSpec]):
-        capacity = self.capacity or node_capacity(max(s.test_nodes or 1 for s in side))
+        capacity = self.capacity or node_capacity(side[0].test_nodes or 1)
         key = (self.size, capacity, side[0].compile_key(self.arch))
         if key not in _MOVE_FNS:  # module-level, so later evaluations in a process reuse it
             _MOVE_FNS[key] = _make_move_fn(self.size, capacity, side[0], self.arch)
@@ -180,16 +190,20 @@ class MatchEngine:
     def play(self, batch: Batch, key: jax.Array) -> np.ndarray:
         """Black wins per pairing [P] over the first `batch.games[p]` games of each. Each
         pairing's games use `fold_in(key, pair_seed(...))`; pairings are padded to
-        `batch.pairs_on_device` with repeats whose games are dropped."""
+        `batch.pairs_on_device` with repeats whose games are dropped. Each side plays one node
+        count (`make_batches` groups them so)."""
+        for side in (batch.black, batch.white):
+            if len({s.test_nodes for s in side}) > 1:
+                raise ValueError("every player on one side of a batch must search the same nodes")
+        if not jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+            key = jax.random.wrap_key_data(key)  # a raw uint32 key: the same stream, typed
         n_pairs = len(batch.games)
         padded = batch.pairs_on_device
         pad = lambda items: list(items) + [items[0]] * (padded - n_pairs)  # noqa: E731
         black, white = pad(batch.black), pad(batch.white)
         params = (self._stacked_params(black), self._stacked_params(white))
         moves = (self._move_fn(black), self._move_fn(white))
-        nodes = [
-            jnp.asarray([s.test_nodes or 1 for s in side], jnp.int32) for side in (black, white)
-        ]
+        nodes = [jnp.int32(side[0].test_nodes or 1) for side in (black, white)]
         seeds = [
             pair_seed(b.agent, w.agent, k)
             for b, w, k in zip(black, white, pad(batch.games_before), strict=True)

@@ -4,10 +4,12 @@ board, Jones's search, a seeded random 16×1 net.
     .venv/bin/python scripts/bench_tree.py            # 4×4
     .venv/bin/python scripts/bench_tree.py --board 3
 
-Rows: one flat batch of 256 games (`network_act_fn`, as self-play runs it) and the evaluation's
-layout, 32 pairings × 8 games vmapped over pairings with a node count per pairing
-(`pipeline.match_engine`), each at (tree capacity, nodes). The first call of each program
-compiles and is not timed; the rest is the mean of `--repeats` calls.
+Rows, each at (tree capacity, nodes): one flat batch of 256 games with one net and one key
+(`network_act_fn`, as self-play runs it); 32 pairings × 8 games vmapped over pairings with a
+node count per pairing (the match engine before the flat layout); and the match engine's
+layout, one flat search over the 256 games with params per pairing, one node count and a key
+per game (`network_act_fn(pairings=True)`). The first call of each program compiles and is not
+timed; the rest is the mean of `--repeats` calls.
 """
 
 from __future__ import annotations
@@ -50,9 +52,13 @@ def main() -> None:
     flat_states = jax.tree.map(lambda x: jnp.broadcast_to(x, (batch,) + x.shape), he.init(size))
     paired_states = jax.tree.map(lambda x: x.reshape(PAIRINGS, GAMES, *x.shape[1:]), flat_states)
     keys = jax.random.split(jax.random.PRNGKey(1), PAIRINGS)
+    game_keys = jax.random.split(jax.random.key(1), batch)
     print(f"host: {host()}; jax {jax.__version__}; {size}×{size}, {batch} games per call")
-    print("| tree capacity | nodes | flat batch ms/move | 32 pairings × 8 ms/move |")
-    print("|---:|---:|---:|---:|")
+    print(
+        "| tree capacity | nodes | flat batch ms/move | 32 pairings × 8 vmapped ms/move"
+        " | engine: flat, params per pairing ms/move |"
+    )
+    print("|---:|---:|---:|---:|---:|")
     for capacity, nodes in CASES:
         act = network_act_fn(size, 16, 1, SearchConfig(), greedy=False, capacity=capacity)
         flat = _ms_per_call(
@@ -64,7 +70,16 @@ def main() -> None:
             (stacked, keys, paired_states, jnp.full((PAIRINGS,), nodes, jnp.int32)),
             args.repeats,
         )
-        print(f"| {capacity} | {nodes} | {flat:,.0f} | {paired:,.0f} |", flush=True)
+        engine = network_act_fn(
+            size, 16, 1, SearchConfig(), greedy=False, capacity=capacity, pairings=True
+        )
+        per_pairing = _ms_per_call(
+            jax.jit(engine), (stacked, game_keys, flat_states, jnp.int32(nodes)), args.repeats
+        )
+        print(
+            f"| {capacity} | {nodes} | {flat:,.0f} | {paired:,.0f} | {per_pairing:,.0f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -135,6 +135,30 @@ def test_games_do_not_depend_on_how_the_plan_is_cut_into_calls():
     assert 0 < sum(small.values()) < sum(need.values())  # real games, not a constant
 
 
+def test_network_games_do_not_depend_on_the_pairings_they_share_a_call_with(tmp_path):
+    """One search runs over every game of a call, each game with its pairing's net and its own
+    random stream: one pairing per call or all of them in one call plays the very same games."""
+    agents = {}
+    for index in range(3):
+        directory = fake_snapshot(tmp_path, index, run="b3-w4-d1-t", width=4, depth=1)
+        spec = network_agent(directory, load_meta(directory), 4, greedy=False)
+        agents[spec.agent] = spec
+    need = {(b, w): 16 for b in agents for w in agents if b != w}
+    engine = MatchEngine(SIZE)
+
+    def play(pairs_per_call):
+        config = BatchConfig(max_pairs_per_call=pairs_per_call)
+        wins = {}
+        for batch in make_batches(need, agents, config):
+            for x, y, n in zip(batch.black, batch.white, engine.play(batch, KEY), strict=True):
+                wins[(x.agent, y.agent)] = int(n)
+        return wins
+
+    alone, together = play(1), play(8)
+    assert alone == together and set(alone) == set(need)
+    assert len(set(alone.values())) > 1  # the nets differ, and each pairing plays its own
+
+
 def test_nets_of_two_shapes_share_one_program_and_play_the_same_games(tmp_path):
     """Zero-padding both nets to the pool's widest and deepest (4 × 2) compiles one network
     program instead of two, and the padded nets play the games they play unpadded."""

@@ -81,6 +81,29 @@ def test_traced_node_count_gives_the_static_search(kind):
             )
 
 
+@pytest.mark.parametrize("kind", ["jones", "puct", "gumbel"])  # grill draws as jones does
+def test_per_game_keys_make_each_game_independent_of_its_batch(kind):
+    """With a key per game, a game's search (root noise, descent, move) is the same in a batch
+    of six as on its own; with one key for the batch, it is not."""
+    size = 3
+    net, params = _net(size, scale=0.3)
+    states = _games(size, batch=6, plies=1)
+    search = jax.jit(
+        make_search_fn(net.apply, SearchConfig(kind=kind, nodes=8, c=0.5), size),
+        static_argnames=("explore", "greedy"),
+    )
+    keys = jax.random.split(jax.random.key(5), 6)
+    one = lambda game: jax.tree.map(lambda x: x[game : game + 1], states)  # noqa: E731
+    together = search(params, keys, states, explore=True)
+    for game in range(6):
+        alone = search(params, keys[game : game + 1], one(game), explore=True)
+        np.testing.assert_array_equal(alone.action, together.action[game : game + 1])
+        np.testing.assert_allclose(alone.policy, together.policy[game : game + 1], atol=1e-6)
+    shared = [search(params, keys[0], one(game), explore=True).policy for game in range(6)]
+    batched = search(params, keys[0], states, explore=True).policy
+    assert not np.allclose(np.concatenate(shared), batched, atol=1e-3)
+
+
 def test_traced_simulation_count_fills_the_first_slots_of_the_same_tree():
     size, capacity = 3, 16
     net, params = _net(size, scale=0.3)
