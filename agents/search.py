@@ -114,7 +114,7 @@ ApplyFn = Callable[[object, jax.Array], tuple[jax.Array, jax.Array]]  # obs → 
 class _Descent(NamedTuple):
     """One game's walk down the tree in `_simulate` (mctx's `_SimulationState`)."""
 
-    rng_key: jax.Array  # [2] uint32
+    rng_key: jax.Array  # this game's key
     node: jax.Array  # [] int32: node the action was chosen at
     action: jax.Array  # [] int32
     child: jax.Array  # [] int32: where the action leads (UNVISITED if not expanded)

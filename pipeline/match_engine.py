@@ -75,11 +75,9 @@ def make_batches(
     for (b, w), n in sorted(need.items()):
         per_pairing = min(_next_pow2(n), batch.max_games_per_call)
         before = played.get((b, w), 0)
-        key = tuple(agents[x].compile_key(arch) for x in (b, w)) + (
-            agents[b].test_nodes,
-            agents[w].test_nodes,
-            per_pairing,
-        )
+        black, white = agents[b], agents[w]
+        key = (black.compile_key(arch), white.compile_key(arch), black.test_nodes,
+               white.test_nodes, per_pairing)  # fmt: skip
         while n > 0:
             groups.setdefault(key, []).append((b, w, min(n, per_pairing), before))
             before += per_pairing
@@ -123,9 +121,9 @@ def _make_move_fn(size: int, capacity: int, spec: AgentSpec, arch: tuple[int, in
 
         def act(params, keys, states, nodes):  # one search over the P × G games, a key per game
             pairings, games = states.ply.shape
-            game_keys = jax.vmap(
-                lambda key: jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, jnp.arange(games))
-            )(keys)
+            game_keys = jax.vmap(jax.vmap(jax.random.fold_in, (None, 0)), (0, None))(
+                keys, jnp.arange(games)
+            )
             flat = lambda x: x.reshape(pairings * games, *x.shape[2:])  # noqa: E731
             actions = net_act(
                 params, flat(game_keys), jax.tree.map(flat, states), nodes if traced else None
@@ -148,8 +146,8 @@ def pair_seed(black: str, white: str, games_before: int) -> int:
 
 
 class MatchEngine:
-    """Plays `Batch`es on device: one jitted, pairing- and game-vmapped move function per
-    (compile key, tree capacity), params loaded once per snapshot and stacked per batch.
+    """Plays `Batch`es on device: one jitted move function per (compile key, tree capacity),
+    params loaded once per snapshot and stacked per batch.
     `capacity`: the tree size of every searching network player, or None (the default) for
     `pool.node_capacity` of each side's node count; `arch` =
     (width, depth) the shape every net is zero-padded to (`pool.architecture_capacity`), or

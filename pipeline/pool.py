@@ -67,10 +67,10 @@ class AgentSpec:
 
 
 def node_capacity(nodes: int) -> int:
-    """Tree capacity for players of at most `nodes` nodes: the next power of two (1: no search).
-    In the match engine's pairing-vmapped layout a search costs about nodes × capacity, so a
-    tight tree pays for itself many times over the extra compiled programs: on 3×3, 64 nodes
-    ran 5.7× faster in a 64-node tree than in a 512-node one (docs/benchmarks.md)."""
+    """Tree capacity for players of `nodes` nodes: the next power of two (1: no search). One
+    compiled search serves every node count up to it; a roomier tree costs little in the match
+    engine's flat layout (4×4, 64 nodes: 1.3× in a 512-node tree, docs/benchmarks.md), so the
+    capacity only keeps the number of compiled programs small."""
     return 1 if nodes <= 1 else 1 << (nodes - 1).bit_length()
 
 
