@@ -572,7 +572,9 @@ def _markdown(summary: dict) -> str:
         if "error" in pol:
             lines += [f"not fitted: {pol['error']}", ""]
             continue
-        lines += [f"{pol['n_agents']} agents, RMS {pol['rms_elo']:.1f} Elo.", ""]
+        ceiling = pol.get("elo_ceiling")
+        cap = "" if ceiling is None else f" E ≤ {ceiling:g} (no agent beats perfect play)."
+        lines += [f"{pol['n_agents']} agents, RMS {pol['rms_elo']:.1f} Elo.{cap}", ""]
         if pol.get("bootstrap"):
             lines += [_boot_line(pol["bootstrap"]), ""]
         lines += ["| param | estimate | CI lo | CI hi |", "|---|---|---|---|"]
@@ -667,6 +669,7 @@ def _fit_summary(fit: scurve.SCurveFit, agents: pd.DataFrame, policy: str) -> di
         "n_runs": int(agents["run"].nunique()) if "run" in agents else None,
         "rms_elo": fit.rms_elo,
         "test_axis": fit.test_axis,
+        "elo_ceiling": fit.elo_ceiling,
         "converged": fit.status.converged,
         "status": fit.status.as_dict(),
         "log10_fwd_flops_intercept": fit.log10_fwd_flops_intercept,

@@ -40,6 +40,7 @@ from scipy.optimize import least_squares
 from scipy.special import expit
 
 from analysis.bootstrap import BootstrapResult, FitStatus, bootstrap, fit_status
+from pipeline.elo_table import PERFECT_ANCHOR
 
 __all__ = [
     "POLICIES",
@@ -50,6 +51,7 @@ __all__ = [
     "fit_policy",
     "bootstrap_scurve",
     "cluster_column",
+    "elo_ceiling",
     "elo_weights",
     "fit_scurve",
     "log10_test_variable",
@@ -116,6 +118,7 @@ class SCurveFit:
     log10_train_range: tuple[float, float]  # range of the fitted agents' log10 TC
     log10_test_range: tuple[float, float]  # range of the fitted agents' test variable
     status: FitStatus | None = None  # converged, parameters at bounds, RMS, n, weighting
+    elo_ceiling: float | None = None  # upper bound on E (`elo_ceiling`), None: unbounded
 
 
 def sigma(x, a: float, x0: float, x1: float, d: float) -> np.ndarray:
@@ -222,13 +225,28 @@ def _unpack(theta: np.ndarray) -> SCurveParams:
     )
 
 
-def _bounds(t: np.ndarray, m: np.ndarray, elo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def elo_ceiling(df: pd.DataFrame) -> float | None:
+    """0 when every agent's Elo is relative to perfect play (`anchor` "perfect=0"), else None.
+
+    E is the Elo with unlimited training and search, both σ on their upper plateau; no player
+    beats perfect play, so on such a table E ≤ 0. Where the agents stop short of the upper
+    plateau (CPU-scale runs) E is otherwise unidentified: E and the upper breaks run off
+    together along a valley of equal cost and the fit never converges."""
+    if "anchor" in df.columns and df["anchor"].eq(PERFECT_ANCHOR).all():
+        return 0.0
+    return None
+
+
+def _bounds(
+    t: np.ndarray, m: np.ndarray, elo: np.ndarray, ceiling: float | None
+) -> tuple[np.ndarray, np.ndarray]:
     span_t = max(np.ptp(t), 0.5)
     span_m = max(np.ptp(m), 0.5)
     elo_span = max(np.ptp(elo), 100.0)
-    lo = [elo.min() - 1000.0, 1.0, t.min() - span_t, 0.05, 0.02]
+    top = elo.max() + 1000.0 if ceiling is None else ceiling
+    lo = [min(elo.min(), top) - 1000.0, 1.0, t.min() - span_t, 0.05, 0.02]
     lo += [1.0, m.min() - span_m, 0.05, 0.02]
-    hi = [elo.max() + 1000.0, 20.0 * elo_span, t.max() + span_t, 4.0 * span_t, 2.0]
+    hi = [top, 20.0 * elo_span, t.max() + span_t, 4.0 * span_t, 2.0]
     hi += [20.0 * elo_span, m.max() + span_m, 4.0 * span_m, 2.0]
     return np.array(lo, float), np.array(hi, float)
 
@@ -260,6 +278,7 @@ def fit_scurve(
     initial: SCurveParams | None = None,
     weighted: bool = True,
     min_se_elo: float = MIN_ELO_SE,
+    cap_at_perfect: bool = True,
 ) -> SCurveFit:
     """Bounded multi-start least-squares fit of the Epoch (2023) S-curve model to agents.
 
@@ -272,6 +291,8 @@ def fit_scurve(
     test_flops_<convention>, elo, elo_se). Also records α, β of log10 forward FLOPs per node
     = α + β·log10 TC over the fitted agents, which maps the fit onto the (TC, IC) plane.
     `status` reports convergence of the winning start, parameters at bounds, RMS and n.
+    With `cap_at_perfect` (default; our addition, Epoch leave E free) E ≤ `elo_ceiling(df)`:
+    no agent exceeds perfect play on a table anchored at it.
     """
     n_params = len(_NAMES)
     if len(df) < n_params + 1:
@@ -282,7 +303,8 @@ def fit_scurve(
     log10_test = log10_test_variable(df, test_axis, convention)
     t, m = model_variables(test_axis, log10_tc, log10_test)
     elo = df["elo"].to_numpy(float)
-    lo, hi = _bounds(t, m, elo)
+    ceiling = elo_ceiling(df) if cap_at_perfect else None
+    lo, hi = _bounds(t, m, elo, ceiling)
     weights = elo_weights(df, min_se_elo) if weighted else None
     w = np.ones_like(elo) if weights is None else weights
 
@@ -351,6 +373,7 @@ def fit_scurve(
         log10_train_range=(float(log10_tc.min()), float(log10_tc.max())),
         log10_test_range=(float(log10_test.min()), float(log10_test.max())),
         status=status,
+        elo_ceiling=ceiling,
     )
 
 
@@ -437,6 +460,7 @@ def refit(fit: SCurveFit, agents: pd.DataFrame, *, n_starts: int, seed: int) -> 
         seed=seed,
         initial=fit.params,
         weighted=fit.status is None or fit.status.weighted,
+        cap_at_perfect=fit.elo_ceiling is not None,
     )
     if out.status is not None and not out.status.converged:
         raise RuntimeError(f"S-curve refit did not converge: {out.status.message}")

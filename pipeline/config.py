@@ -29,7 +29,7 @@ from hex_env.solver import cache_dir
 from pipeline import jones
 from pipeline.layout import Layout
 from pipeline.progress import quiet_jax_logs
-from pipeline.ratings import ELO_MODELS
+from pipeline.ratings import ELO_MODELS, SE_SCOPES
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
@@ -163,6 +163,9 @@ class EvalConfig:
     anchors: AnchorConfig = dataclasses.field(default_factory=AnchorConfig)
     active: bool = False  # Jones's active pairing instead of the full round robin
     se_target: float = 50.0  # Elo; active mode stops when every pool rating's SE is below it
+    # pool: the SEs of the round-robin pool (Jones) | all: node variants' SEs relative to the
+    # anchor too (a variant inherits its snapshot's uncertainty)
+    se_scope: str = "pool"
     active_cfg: ActiveConfig = dataclasses.field(default_factory=ActiveConfig)
     seed: int = 0
     batch: BatchConfig = dataclasses.field(default_factory=BatchConfig)
@@ -337,6 +340,10 @@ def validate_eval(cfg: Config) -> None:
             f"eval.anchors.eps must lie in (0, 1), got {list(ev.anchors.eps)}",
         ),
         (ev.se_target > 0, f"eval.se_target must be > 0 Elo, got {ev.se_target}"),
+        (
+            ev.se_scope in SE_SCOPES,
+            f"eval.se_scope must be one of {SE_SCOPES}, got {ev.se_scope!r}",
+        ),
         (ev.active_cfg.initial_neighbours >= 1, "eval.active_cfg.initial_neighbours must be >= 1"),
         (ev.active_cfg.pairs_per_round >= 1, "eval.active_cfg.pairs_per_round must be >= 1"),
         (

@@ -59,6 +59,7 @@ ELO_TABLE_COLUMNS = (
 )
 EXTRA_COLUMNS = ("kind", "greedy", "eps", "games")
 PERFECT = "perfect"
+PERFECT_ANCHOR = f"{PERFECT}=0"  # `anchor` column of a table rated relative to the solver
 
 
 def board_table(
@@ -85,7 +86,7 @@ def board_table(
     )
     ratings = fit.table()
     ratings["games"] = ratings["agent"].map(games).astype("int64")
-    ratings["anchor"] = f"{PERFECT}=0" if anchor else "top=0"
+    ratings["anchor"] = PERFECT_ANCHOR if anchor else "top=0"
     ratings["elo_model"] = fit.model
     meta = agents.drop_duplicates("agent", keep="last").copy()
     meta["agent"] = meta["agent"].astype(str)
@@ -139,16 +140,27 @@ def build(
 
 
 def suggest(
-    results_dir: str | Path, board_size: int, k: int, nodes: int, *, model: str = "jones"
+    results_dir: str | Path,
+    board_size: int,
+    k: int,
+    nodes: int,
+    *,
+    model: str = "jones",
+    se_target: float | None = None,
+    scope: str = "pool",
 ) -> dict:
-    """Active pairing step: fit with Elo `model`, then write and return ``{"max_se", "pairs",
-    "agents", "max_se_variants", "elo_model"}``.
+    """Active pairing step: fit with Elo `model`, then write and return ``{"max_se",
+    "max_se_all", "pairs", "agents", "max_se_variants", "elo_model"}``.
 
     The pool is the anchors and the networks at the reference count `nodes`; its `k` pairs
     come from `pipeline.ratings.suggest_pairs` and ``max_se`` is its largest SE (relative to
     the anchor). Node variants play a fixed design among their snapshot's variants;
     ``max_se_variants`` reports their largest SE relative to their own snapshot at `nodes`
-    (the uncertainty of Elo vs nodes at a fixed snapshot).
+    (the uncertainty of Elo vs nodes at a fixed snapshot), ``max_se_all`` the largest SE
+    relative to the anchor over pool and variants. With `scope` "all" and a `se_target`, the
+    pairs all involve an agent still short of it: a pool agent whose own SE, or whose variants'
+    SE relative to the anchor, is at least `se_target` (a variant inherits its snapshot's
+    uncertainty, so only its snapshot's pool games bring it down).
     """
     matches = results.read_matches(results_dir, board_size)
     agents = results.read_agents(results_dir, board_size)
@@ -158,15 +170,22 @@ def suggest(
     sub = dataclasses.replace(
         fit, ratings=fit.ratings[ids], se=fit.se[ids], cov=fit.cov.loc[ids, ids]
     )
-    pairs = suggest_pairs(sub, matches, k) if len(ids) >= 2 else []
     variants = table.loc[~in_pool, "agent"]
     own = variants.str.replace(r"@\d+", f"@{nodes}", n=1, regex=True)
     known = own.isin(ids)
     v, s = variants[known].to_numpy(), own[known].to_numpy()
     cov = fit.cov
     var_rel = [cov.at[a, a] + cov.at[b, b] - 2 * cov.at[a, b] for a, b in zip(v, s, strict=True)]
+    se_anchor = np.sqrt([cov.at[a, a] for a in v])
+    among = None
+    if scope == "all" and se_target is not None:
+        short = set(sub.se.index[sub.se >= se_target])
+        among = short | set(s[se_anchor >= se_target])
+    pairs = suggest_pairs(sub, matches, k, among) if len(ids) >= 2 else []
+    max_se = float(sub.se.max()) if len(ids) else float("nan")
     out = {
-        "max_se": float(sub.se.max()) if len(ids) else float("nan"),
+        "max_se": max_se,
+        "max_se_all": max(max_se, float(se_anchor.max())) if len(v) else max_se,
         "pairs": [list(p) for p in pairs],
         "agents": len(ids),
         "max_se_variants": float(np.sqrt(max(var_rel))) if var_rel else None,

@@ -7,7 +7,8 @@ The pool (`pipeline.pool`) is every snapshot of the board at `eval.reference_nod
 anchors, in a round robin (both colours, from the empty board), and each snapshot's node
 variants among themselves; with `eval.active=true` the round robin is replaced by Jones's active
 pairing: a sparse start, then rounds of the pairs that most reduce rating variance, until every
-pool rating's standard error is below `eval.se_target`. The plan is "target games per ordered
+pool rating's standard error is below `eval.se_target` (with `eval.se_scope=all`, every node
+variant's too, relative to the anchor). The plan is "target games per ordered
 (black, white) pair minus games already in the match file", so re-running on a grown results
 directory plays only the missing games. Games run in `pipeline.match_engine`.
 
@@ -140,9 +141,12 @@ def evaluate(cfg: Config) -> dict:
                 active.pairs_per_round,
                 cfg.eval.reference_nodes,
                 model=cfg.eval.elo_model,
+                se_target=cfg.eval.se_target,
+                scope=cfg.eval.se_scope,
             )
-            summary["max_se"] = suggestion["max_se"]
-            if suggestion["max_se"] < cfg.eval.se_target:
+            scoped = "max_se" if cfg.eval.se_scope == "pool" else "max_se_all"
+            summary["max_se"] = suggestion[scoped]
+            if summary["max_se"] < cfg.eval.se_target or not suggestion["pairs"]:
                 break
             played = results.games_played(results.read_matches(cfg.results_dir, size))
             more = {}

@@ -42,6 +42,7 @@ __all__ = [
 
 ELO_PER_NAT = 400 / math.log(10)
 ELO_MODELS = ("jones", "colour_advantage")
+SE_SCOPES = ("pool", "all")  # whose SEs end active pairing: the pool, or node variants too
 
 _COLUMNS = ("black", "white", "black_wins", "white_wins")
 
@@ -326,9 +327,11 @@ def load_mohex_ladder(path) -> pd.DataFrame:
     return df
 
 
-def suggest_pairs(fit: EloFit, matches: pd.DataFrame, k: int) -> list[tuple[str, str]]:
+def suggest_pairs(
+    fit: EloFit, matches: pd.DataFrame, k: int, among: set[str] | None = None
+) -> list[tuple[str, str]]:
     """The k unordered pairs to play next, by Jones's active-pairing rule: the pair's rating
-    variance × p(1 − p).
+    variance × p(1 − p); with `among`, only pairs with at least one of those agents.
 
     Score of pair (i, j) = Var(r_i − r_j) × p(1 − p), p = `win_probability` of their rating
     difference: uncertain differences and close matches first. Var(r_i − r_j) = se_i² + se_j²
@@ -357,5 +360,9 @@ def suggest_pairs(fit: EloFit, matches: pd.DataFrame, k: int) -> list[tuple[str,
         played, (np.minimum(a, c), np.maximum(a, c)), (df["black_wins"] + df["white_wins"])[known]
     )
 
+    if among is not None:
+        wanted = np.isin(agents, list(among))
+        score = np.where(wanted[i] | wanted[j], score, -np.inf)
+        k = min(k, int((wanted[i] | wanted[j]).sum()))
     best = np.lexsort((played[i, j], -score))[:k]
     return [(str(agents[i[m]]), str(agents[j[m]])) for m in best]

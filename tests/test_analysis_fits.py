@@ -232,3 +232,39 @@ def test_bootstrap_gives_no_interval_from_too_few_runs():
     result = bs.bootstrap(df, lambda d: {"mean": d["x"].mean()}, n_resamples=10, cluster="run")
     assert result.n_failed == 0 and result.n_clusters == 2 and not result.ci_available
     assert np.isnan(result.table().loc["mean", "lo"])
+
+
+def _still_rising(anchor: str) -> pd.DataFrame:
+    """Agents trained only to 1e11 while σ_train still rises at 400 Elo per decade until 1e12
+    (the CPU runs' frontier): all below perfect play, but a free fit follows the rise and puts
+    its upper plateau E above it."""
+    truth = scurve.SCurveParams(
+        E=200.0, train=scurve.Sigma(400.0, 9.5, 12.0, 0.3), test=scurve.Sigma(150.0, 0.0, 1.2, 0.2)
+    )
+    t, nodes = (g.ravel() for g in np.meshgrid(np.linspace(9.0, 11.0, 6), [1, 4, 16, 64]))
+    noise = np.random.default_rng(1).normal(0.0, 20.0, t.size)
+    return pd.DataFrame(
+        {
+            "train_flops_jones": 10.0**t,
+            "test_nodes": nodes,
+            "test_flops_jones": nodes * 1e4,
+            "elo": scurve.predict_elo(truth, t, np.log10(nodes)) + noise,
+            "elo_se": 20.0,
+            "anchor": anchor,
+        }
+    )
+
+
+def test_e_is_capped_at_perfect_play_where_the_table_is_anchored_there():
+    agents = _still_rising("perfect=0")
+    assert agents["elo"].max() < 0.0
+    free = scurve.fit_scurve(agents, n_starts=2, cap_at_perfect=False)
+    assert free.elo_ceiling is None and free.params.E > 0.0  # above perfect play
+    capped = scurve.fit_scurve(agents, n_starts=2)
+    assert scurve.elo_ceiling(agents) == 0.0 == capped.elo_ceiling
+    assert capped.params.E <= 0.0 and "E" in capped.status.at_bounds
+    assert capped.status.converged, capped.status
+    assert capped.rms_elo < 30.0  # the noise is 20
+    # Other anchors give no ceiling (5×5+: the top agent is 0, not perfect play).
+    assert scurve.elo_ceiling(_still_rising("top=0")) is None
+    assert scurve.elo_ceiling(pd.concat([agents, _still_rising("top=0")])) is None

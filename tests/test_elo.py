@@ -505,6 +505,9 @@ def test_suggest_pairs_picks_highest_information_pairs():
     assert suggest_pairs(fit, matches, 1) == [("a", "b")]
     assert suggest_pairs(fit, matches, 2) == [("a", "b"), ("b", "c")]
     assert len(suggest_pairs(fit, matches, 10)) == 3
+    # Only pairs with an agent still short of its target: c's pairs, best first.
+    assert suggest_pairs(fit, matches, 1, among={"c"}) == [("b", "c")]
+    assert suggest_pairs(fit, matches, 10, among={"c"}) == [("b", "c"), ("a", "c")]
 
 
 def test_suggest_pairs_scores_the_variance_of_the_difference():

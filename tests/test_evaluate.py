@@ -301,6 +301,8 @@ def test_validate_rejects_bad_values_before_compute(tmp_path):
         validate_eval(_config(tmp_path, "eval.games_per_pair=3"))
     with pytest.raises(ValueError, match="variant_snapshots"):
         validate_eval(_config(tmp_path, "eval.variant_snapshots=first"))
+    with pytest.raises(ValueError, match="eval.se_scope must be one of"):
+        validate_eval(_config(tmp_path, "eval.se_scope=variants"))
     with pytest.raises(ValueError, match="no board-3 snapshots"):
         ev.evaluate(_config(tmp_path))
 
@@ -347,6 +349,21 @@ def test_active_pairing_plays_suggested_pairs(tmp_path):
     assert sum(played.values()) == ring + 3 * 2 * 32
     suggestion = (Layout(tmp_path).board(SIZE).suggest).read_text()
     assert '"pairs"' in suggestion
+
+
+def test_se_scope_all_keeps_pairing_the_snapshots_whose_variants_are_short(evaluated, tmp_path):
+    root = tmp_path / "results"
+    shutil.copytree(evaluated[0], root)
+    pool_only = elo_table.suggest(root, SIZE, 50, 1)
+    # A variant's SE relative to the anchor includes its snapshot's: above the pool's largest.
+    assert pool_only["max_se_all"] > pool_only["max_se"]
+    target = pool_only["max_se"] + 1e-6  # every pool rating is within it; the variant is not
+    assert elo_table.suggest(root, SIZE, 50, 1, se_target=target)["pairs"] == pool_only["pairs"]
+    scoped = elo_table.suggest(root, SIZE, 50, 1, se_target=target, scope="all")
+    agents = results.read_agents(root, SIZE)
+    (last,) = agents.loc[(agents["snapshot"] == 2) & (agents["test_nodes"] == 1), "agent"]
+    assert scoped["pairs"] and all(last in pair for pair in scoped["pairs"])
+    assert len(scoped["pairs"]) == 5  # the last snapshot against each of the 5 others
 
 
 @pytest.mark.slow
