@@ -35,7 +35,7 @@ from hex_env.files import atomic_write_json
 from pipeline import results
 from pipeline.config import load, register_configs
 from pipeline.layout import Layout
-from pipeline.ratings import EloFit, fit_elo, suggest_pairs
+from pipeline.ratings import EloFit, fit_elo, suggest_pairs, suggest_pairs_for
 
 __all__ = ["ELO_TABLE_COLUMNS", "board_table", "build", "main", "suggest"]
 
@@ -148,6 +148,7 @@ def suggest(
     model: str = "jones",
     se_target: float | None = None,
     scope: str = "pool",
+    games: int = 16,
 ) -> dict:
     """Active pairing step: fit with Elo `model`, then write and return ``{"max_se",
     "max_se_all", "pairs", "agents", "max_se_variants", "elo_model"}``.
@@ -158,9 +159,9 @@ def suggest(
     ``max_se_variants`` reports their largest SE relative to their own snapshot at `nodes`
     (the uncertainty of Elo vs nodes at a fixed snapshot), ``max_se_all`` the largest SE
     relative to the anchor over pool and variants. With `scope` "all" and a `se_target`, the
-    pairs all involve an agent still short of it: a pool agent whose own SE, or whose variants'
-    SE relative to the anchor, is at least `se_target` (a variant inherits its snapshot's
-    uncertainty, so only its snapshot's pool games bring it down).
+    pairs are those whose `games` more games most reduce the variance of every rating, pool or
+    variant, still at or above `se_target` (`suggest_pairs_for`): a variant's SE relative to the
+    anchor includes its snapshot's and the links to the anchor, which only pool games shrink.
     """
     matches = results.read_matches(results_dir, board_size)
     agents = results.read_agents(results_dir, board_size)
@@ -177,11 +178,13 @@ def suggest(
     cov = fit.cov
     var_rel = [cov.at[a, a] + cov.at[b, b] - 2 * cov.at[a, b] for a, b in zip(v, s, strict=True)]
     se_anchor = np.sqrt([cov.at[a, a] for a in v])
-    among = None
-    if scope == "all" and se_target is not None:
-        short = set(sub.se.index[sub.se >= se_target])
-        among = short | set(s[se_anchor >= se_target])
-    pairs = suggest_pairs(sub, matches, k, among) if len(ids) >= 2 else []
+    if len(ids) < 2:
+        pairs = []
+    elif scope == "all" and se_target is not None:
+        short = [*sub.se.index[sub.se >= se_target], *v[se_anchor >= se_target]]
+        pairs = suggest_pairs_for(fit, list(ids), short, games, matches, k) if short else []
+    else:
+        pairs = suggest_pairs(sub, matches, k)
     max_se = float(sub.se.max()) if len(ids) else float("nan")
     out = {
         "max_se": max_se,

@@ -143,6 +143,7 @@ def evaluate(cfg: Config) -> dict:
                 model=cfg.eval.elo_model,
                 se_target=cfg.eval.se_target,
                 scope=cfg.eval.se_scope,
+                games=active.games_per_round,
             )
             scoped = "max_se" if cfg.eval.se_scope == "pool" else "max_se_all"
             summary["max_se"] = suggestion[scoped]

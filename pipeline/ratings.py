@@ -36,6 +36,7 @@ __all__ = [
     "fit_elo",
     "load_mohex_ladder",
     "suggest_pairs",
+    "suggest_pairs_for",
     "symmetrise",
     "win_probability",
 ]
@@ -327,11 +328,9 @@ def load_mohex_ladder(path) -> pd.DataFrame:
     return df
 
 
-def suggest_pairs(
-    fit: EloFit, matches: pd.DataFrame, k: int, among: set[str] | None = None
-) -> list[tuple[str, str]]:
+def suggest_pairs(fit: EloFit, matches: pd.DataFrame, k: int) -> list[tuple[str, str]]:
     """The k unordered pairs to play next, by Jones's active-pairing rule: the pair's rating
-    variance × p(1 − p); with `among`, only pairs with at least one of those agents.
+    variance × p(1 − p).
 
     Score of pair (i, j) = Var(r_i − r_j) × p(1 − p), p = `win_probability` of their rating
     difference: uncertain differences and close matches first. Var(r_i − r_j) = se_i² + se_j²
@@ -349,7 +348,11 @@ def suggest_pairs(
     p = win_probability(elo[i] - elo[j])
     cov_ij = 0.0 if fit.cov is None else fit.cov.loc[agents, agents].to_numpy()[i, j]
     score = (var[i] + var[j] - 2 * cov_ij) * p * (1 - p)
+    return _best_pairs(agents, i, j, score, matches, k)
 
+
+def _best_pairs(agents, i, j, score, matches: pd.DataFrame, k: int) -> list[tuple[str, str]]:
+    """The k pairs (i, j) of highest score; ties go to the pair with fewer games."""
     df = _aggregate(matches)
     pos = pd.Series(np.arange(len(agents)), index=agents)
     known = df["black"].isin(pos.index) & df["white"].isin(pos.index)
@@ -359,10 +362,31 @@ def suggest_pairs(
     np.add.at(
         played, (np.minimum(a, c), np.maximum(a, c)), (df["black_wins"] + df["white_wins"])[known]
     )
-
-    if among is not None:
-        wanted = np.isin(agents, list(among))
-        score = np.where(wanted[i] | wanted[j], score, -np.inf)
-        k = min(k, int((wanted[i] | wanted[j]).sum()))
     best = np.lexsort((played[i, j], -score))[:k]
     return [(str(agents[i[m]]), str(agents[j[m]])) for m in best]
+
+
+def suggest_pairs_for(
+    fit: EloFit, pool: list[str], short: list[str], games: int, matches: pd.DataFrame, k: int
+) -> list[tuple[str, str]]:
+    """The k unordered `pool` pairs whose `games` more games most reduce the summed variance of
+    the `short` ratings (agents still above an SE target, inside the pool or not).
+
+    `games` games between i and j carry information w = games·p(1 − p)/s² (s = 400/ln 10 Elo)
+    on r_i − r_j = uᵀr; the covariance then loses Σu uᵀΣ·w/(1 + w·uᵀΣu), so rating a's
+    variance falls by w·(Σu)_a²/(1 + w·Var(r_i − r_j)). Jones's rule scores the pair's own
+    difference, w·Var(r_i − r_j) to first order; this one scores what the pair does for the
+    ratings that are short, and so plays the links to the anchor that they all lean on.
+    """
+    cov = fit.cov
+    agents = np.asarray(pool)
+    sigma = cov.loc[agents, agents].to_numpy()
+    link = cov.loc[list(short), agents].to_numpy()  # Σ[short, pool]
+    gram = link.T @ link
+    i, j = np.triu_indices(len(agents), k=1)
+    elo = fit.ratings.reindex(agents).to_numpy()
+    p = win_probability(elo[i] - elo[j])
+    w = games * p * (1 - p) / ELO_PER_NAT**2
+    var_diff = sigma[i, i] + sigma[j, j] - 2 * sigma[i, j]
+    score = w * (gram[i, i] + gram[j, j] - 2 * gram[i, j]) / (1 + w * var_diff)
+    return _best_pairs(agents, i, j, score, matches, k)

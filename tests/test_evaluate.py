@@ -351,7 +351,7 @@ def test_active_pairing_plays_suggested_pairs(tmp_path):
     assert '"pairs"' in suggestion
 
 
-def test_se_scope_all_keeps_pairing_the_snapshots_whose_variants_are_short(evaluated, tmp_path):
+def test_se_scope_all_keeps_pairing_while_a_variant_is_short(evaluated, tmp_path):
     root = tmp_path / "results"
     shutil.copytree(evaluated[0], root)
     pool_only = elo_table.suggest(root, SIZE, 50, 1)
@@ -359,11 +359,10 @@ def test_se_scope_all_keeps_pairing_the_snapshots_whose_variants_are_short(evalu
     assert pool_only["max_se_all"] > pool_only["max_se"]
     target = pool_only["max_se"] + 1e-6  # every pool rating is within it; the variant is not
     assert elo_table.suggest(root, SIZE, 50, 1, se_target=target)["pairs"] == pool_only["pairs"]
-    scoped = elo_table.suggest(root, SIZE, 50, 1, se_target=target, scope="all")
-    agents = results.read_agents(root, SIZE)
-    (last,) = agents.loc[(agents["snapshot"] == 2) & (agents["test_nodes"] == 1), "agent"]
-    assert scoped["pairs"] and all(last in pair for pair in scoped["pairs"])
-    assert len(scoped["pairs"]) == 5  # the last snapshot against each of the 5 others
+    scoped = elo_table.suggest(root, SIZE, 3, 1, se_target=target, scope="all")
+    assert len(scoped["pairs"]) == 3
+    done = elo_table.suggest(root, SIZE, 3, 1, se_target=scoped["max_se_all"] + 1, scope="all")
+    assert done["pairs"] == []
 
 
 @pytest.mark.slow
