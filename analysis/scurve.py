@@ -291,8 +291,8 @@ def fit_scurve(
     test_flops_<convention>, elo, elo_se). Also records α, β of log10 forward FLOPs per node
     = α + β·log10 TC over the fitted agents, which maps the fit onto the (TC, IC) plane.
     `status` reports convergence of the winning start, parameters at bounds, RMS and n.
-    With `cap_at_perfect` (default; our addition, Epoch leave E free) E ≤ `elo_ceiling(df)`:
-    no agent exceeds perfect play on a table anchored at it.
+    With `cap_at_perfect` (default; our addition, Epoch's fit leaves E free) E ≤
+    `elo_ceiling(df)`: no agent exceeds perfect play on a table anchored at it.
     """
     n_params = len(_NAMES)
     if len(df) < n_params + 1:
