@@ -55,6 +55,9 @@ def main() -> None:
     parser.add_argument("--snapshots", required=True, help="comma list of snapshot indices")
     parser.add_argument("--nodes", default="1,2,4,8,16,32,64,128")
     parser.add_argument("--games", type=int, default=64, help="games per variant pair")
+    parser.add_argument(
+        "--pool-games", type=int, default=16, help="games per pair of the 64-node round robin"
+    )
     parser.add_argument("--searches", default=",".join(SEARCHES))
     parser.add_argument("--out", default=str(REPO / "docs" / "results" / "node_scaling.json"))
     args = parser.parse_args()
@@ -67,7 +70,7 @@ def main() -> None:
         "eval.reference_nodes=64",
         f"eval.node_variants=[{','.join(map(str, nodes))}]",
         f"eval.variant_snapshots='{args.snapshots}'",
-        "eval.games_per_pair=16",  # the run's round robin at 64 nodes: the families' link
+        f"eval.games_per_pair={args.pool_games}",  # the run's 64-node round robin: the link
         f"eval.variant_games_per_pair={args.games}",
         "eval.elo=false",
     ]
@@ -120,6 +123,11 @@ def main() -> None:
                 "results_dir": args.results_dir,
                 "run": args.run,
                 "code_version": version,
+                "snapshots": sorted(wanted),
+                "nodes": nodes,
+                "games_per_variant_pair": args.games,
+                "pool_games_per_pair": args.pool_games,
+                "anchor": ", ".join(map(str, table["anchor"].unique())),
             },
         },  # fmt: skip
         "rows": keep(previous["rows"]) + rows,
