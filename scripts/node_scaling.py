@@ -104,6 +104,8 @@ def main() -> None:
             )  # fmt: skip
     df = pd.DataFrame(rows)
     for (label, snapshot), g in df.groupby(["search", "snapshot"]):
+        if g["nodes"].nunique() < 2:  # only the 64-node pool agent: no variants measured yet
+            continue
         scaling = node_scaling(g)
         fits.append(
             {"search": label, "board": args.board, "snapshot": int(snapshot),
