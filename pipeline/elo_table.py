@@ -177,7 +177,7 @@ def suggest(
     v, s = variants[known].to_numpy(), own[known].to_numpy()
     cov = fit.cov
     var_rel = [cov.at[a, a] + cov.at[b, b] - 2 * cov.at[a, b] for a, b in zip(v, s, strict=True)]
-    se_anchor = np.sqrt([cov.at[a, a] for a in v])
+    se_anchor = fit.se[v].to_numpy()  # relative to the anchor
     if len(ids) < 2:
         pairs = []
     elif scope == "all" and se_target is not None:
