@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Collection
 from pathlib import Path
 
 import hydra
@@ -149,6 +150,7 @@ def suggest(
     se_target: float | None = None,
     scope: str = "pool",
     games: int = 16,
+    among: Collection[str] | None = None,
 ) -> dict:
     """Active pairing step: fit with Elo `model`, then write and return ``{"max_se",
     "max_se_all", "pairs", "agents", "max_se_variants", "elo_model"}``.
@@ -162,10 +164,14 @@ def suggest(
     pairs are those whose `games` more games most reduce the variance of every rating, pool or
     variant, still at or above `se_target` (`suggest_pairs_for`): a variant's SE relative to the
     anchor includes its snapshot's and the links to the anchor, which only pool games shrink.
+    `among` restricts pairs and SEs to those agents (an evaluation's own pool), while the fit
+    uses every game on the board: other searches or configs may share the results directory.
     """
     matches = results.read_matches(results_dir, board_size)
     agents = results.read_agents(results_dir, board_size)
     table, fit = board_table(matches, agents, model=model)
+    if among is not None:
+        table = table[table["agent"].isin(among)]
     in_pool = (table["kind"] != "network") | (table["test_nodes"] == nodes).fillna(False)
     ids = table.loc[in_pool, "agent"]
     sub = dataclasses.replace(

@@ -144,6 +144,7 @@ def evaluate(cfg: Config) -> dict:
                 se_target=cfg.eval.se_target,
                 scope=cfg.eval.se_scope,
                 games=active.games_per_round,
+                among=pool.agents,
             )
             scoped = "max_se" if cfg.eval.se_scope == "pool" else "max_se_all"
             summary["max_se"] = suggestion[scoped]
@@ -152,9 +153,8 @@ def evaluate(cfg: Config) -> dict:
             played = results.games_played(results.read_matches(cfg.results_dir, size))
             more = {}
             for a, b in suggestion["pairs"]:
-                if a in pool.agents and b in pool.agents:
-                    for pair in ((a, b), (b, a)):
-                        more[pair] = played.get(pair, 0) + per_colour
+                for pair in ((a, b), (b, a)):
+                    more[pair] = played.get(pair, 0) + per_colour
             account(play_missing(cfg, pool, more, engine, desc=f"active round {round_index + 1}"))
             summary["active_rounds"] = round_index + 1
     summary["games_per_s"] = summary["games"] / summary["wall_s"] if summary["wall_s"] else math.nan

@@ -10,7 +10,10 @@ the round-robin pool of that run at 64 nodes and the anchors (on boards the solv
 exact solver anchors perfect = 0, so the searches share one scale). Everything runs through
 `pipeline.evaluate`, so a rerun plays only missing games. Writes every (search, snapshot, nodes)
 Elo with its SE, the Elo per decade of nodes (SE-weighted least squares of Elo on log10 nodes,
-1…64) and whether Elo rises at every doubling (within one SE), to a JSON file.
+1…64) and whether Elo rises at every doubling (within one SE), to a JSON file keyed by board and
+run (other boards' and runs' rows are kept). `--se-target` then plays Jones's active rounds
+(`eval.se_scope=all`) until every rating of each search, variants included, has an SE relative
+to the anchor below it; `--searches ''` plays nothing and rewrites the JSON from the Elo table.
 """
 
 from __future__ import annotations
@@ -59,10 +62,16 @@ def main() -> None:
         "--pool-games", type=int, default=16, help="games per pair of the 64-node round robin"
     )
     parser.add_argument("--searches", default=",".join(SEARCHES))
+    parser.add_argument(
+        "--se-target", type=float, help="Elo: active rounds until every SE vs the anchor is below"
+    )
     parser.add_argument("--out", default=str(REPO / "docs" / "results" / "node_scaling.json"))
     args = parser.parse_args()
     nodes = [int(n) for n in args.nodes.split(",")]
-    labels = args.searches.split(",")
+    labels = [label for label in args.searches.split(",") if label]
+    unknown = [label for label in labels if label not in SEARCHES]
+    if unknown:
+        parser.error(f"unknown search {unknown[0]!r}; choose from {', '.join(SEARCHES)}")
     base = [
         f"results_dir={args.results_dir}",
         f"board.size={args.board}",
@@ -74,10 +83,13 @@ def main() -> None:
         f"eval.variant_games_per_pair={args.games}",
         "eval.elo=false",
     ]
+    if args.se_target is not None:
+        base += ["eval.active=true", f"eval.se_target={args.se_target}", "eval.se_scope=all"]
     for label in labels:
         print(f"== {label}", flush=True)
         summary = evaluate(compose(*base, *_override(SEARCHES[label])))
-        print(f"   {summary['games']:,} games in {summary['wall_s']:.0f} s", flush=True)
+        largest = f", largest SE {summary['max_se']:.1f}" if "max_se" in summary else ""
+        print(f"   {summary['games']:,} games in {summary['wall_s']:.0f} s{largest}", flush=True)
     table = elo_table.build(args.results_dir, args.board)
     table = table[table["run"] == args.run]
     wanted = {int(s) for s in args.snapshots.split(",")}
@@ -98,7 +110,7 @@ def main() -> None:
         for _, r in part.iterrows():
             snapshot, n, flops = ids[r["agent"]]
             rows.append(
-                {"search": label, "board": args.board, "snapshot": snapshot,
+                {"search": label, "board": args.board, "run": args.run, "snapshot": snapshot,
                  "train_flops_jones": flops, "nodes": n, "elo": float(r["elo"]),
                  "elo_se": float(r["elo_se"]), "agent": r["agent"], "games": int(r["games"])}
             )  # fmt: skip
@@ -108,20 +120,26 @@ def main() -> None:
             continue
         scaling = node_scaling(g)
         fits.append(
-            {"search": label, "board": args.board, "snapshot": int(snapshot),
+            {"search": label, "board": args.board, "run": args.run, "snapshot": int(snapshot),
              **{k: scaling[k] for k in FIT_FIELDS}}
         )  # fmt: skip
     out = Path(args.out)
     previous = json.loads(out.read_text()) if out.exists() else {"rows": [], "fits": []}
-    keep = lambda items: [x for x in items if x["board"] != args.board]  # noqa: E731
+    key = f"b{args.board}/{args.run}"
+    mine = lambda x: x["board"] == args.board and x.get("run", args.run) == args.run  # noqa: E731
+    keep = lambda items: [x for x in items if not mine(x)]  # noqa: E731
     result = {
         "description": __doc__.splitlines()[0],
         "protocol": "sampled moves from the search policy, each search's paper noise setting; "
         "Elo: Jones's colour-symmetrised Bradley-Terry, anchor perfect=0 where the solver plays",
         "code_version": version,
-        "config": {  # per board: where its runs and games are
-            **{k: v for k, v in previous.get("config", {}).items() if k.startswith("b")},
-            f"b{args.board}": {
+        "config": {  # per board and run: where its games are
+            **{
+                k: v
+                for k, v in previous.get("config", {}).items()
+                if k not in (key, f"b{args.board}")
+            },
+            key: {
                 "results_dir": args.results_dir,
                 "run": args.run,
                 "code_version": version,
@@ -129,6 +147,7 @@ def main() -> None:
                 "nodes": nodes,
                 "games_per_variant_pair": args.games,
                 "pool_games_per_pair": args.pool_games,
+                "se_target": args.se_target,
                 "anchor": ", ".join(map(str, table["anchor"].unique())),
             },
         },  # fmt: skip

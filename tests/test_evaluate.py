@@ -365,6 +365,23 @@ def test_se_scope_all_keeps_pairing_while_a_variant_is_short(evaluated, tmp_path
     assert done["pairs"] == []
 
 
+def test_suggest_among_keeps_to_one_evaluations_agents(evaluated, tmp_path):
+    """Agents of another evaluation sharing the results directory (another test-time search)
+    are neither paired nor waited for: here the node variant and one snapshot are left out."""
+    root = tmp_path / "results"
+    shutil.copytree(evaluated[0], root)
+    variant, left_out = f"{RUN}/02@16", f"{RUN}/00@1"
+    ids = set(results.read_agents(root, SIZE)["agent"])
+    assert {variant, left_out} <= ids
+    target = elo_table.suggest(root, SIZE, 50, 1)["max_se"] + 1e-6  # only the variant is short
+    assert elo_table.suggest(root, SIZE, 3, 1, se_target=target, scope="all")["pairs"]
+    own = ids - {variant, left_out}
+    kept = elo_table.suggest(root, SIZE, 50, 1, se_target=target, scope="all", among=own)
+    assert kept["pairs"] == [] and kept["max_se_all"] == kept["max_se"] < target
+    jones = elo_table.suggest(root, SIZE, 50, 1, among=own)
+    assert jones["pairs"] and all(a in own and b in own for a, b in jones["pairs"])
+
+
 @pytest.mark.slow
 def test_trained_agent_node_variants_rise(tmp_path):
     """A small trained 3×3 run (about a minute on CPU): its last snapshot gains Elo with
