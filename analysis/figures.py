@@ -14,7 +14,7 @@ import math
 import pathlib
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib
 
@@ -31,6 +31,7 @@ from analysis import jones_frontier as jf  # noqa: E402
 from analysis import scurve, tradeoffs  # noqa: E402
 from hex_env.files import atomic_write_bytes  # noqa: E402
 from pipeline.config import load, register_configs  # noqa: E402
+from pipeline.elo_table import read_covariances  # noqa: E402
 from pipeline.layout import Layout  # noqa: E402
 
 __all__ = [
@@ -556,14 +557,15 @@ def _markdown(summary: dict) -> str:
             "## Node scaling at fixed snapshots (Jones 9×9: ≈ 250 Elo per decade)",
             "",
             "| board | run | snapshot | train FLOPs | Elo/decade (1–64) | Elo at 1 … max nodes "
-            "| every doubling rises (1 SE) |",
+            "| every doubling rises (1 SE of the step) |",
             "|---|---|---|---|---|---|---|",
         ]
         lines += [
             f"| {r['board']} | {r['run']} | {r['snapshot']} | {r['train_flops_jones']:.2g} "
             f"| {r['elo_per_decade_1_64']:.0f} ± {r['elo_per_decade_se']:.0f} "
             f"| {', '.join(f'{e:.0f}' for e in r['elo'])} (nodes {r['nodes'][0]}…{r['nodes'][-1]}) "
-            f"| {'yes' if r['rises_every_doubling_within_1se'] else 'no'} |"
+            f"| {'yes' if r['rises_every_doubling_within_1se'] else 'no'} "
+            f"({'fit covariance' if r['step_se_basis'] == 'covariance' else 'SEs vs anchor'}) |"
             for r in summary["node_scaling"]
         ]
         lines.append("")
@@ -693,6 +695,7 @@ def write_all(
     cluster: str | None = "run",
     extrapolate_nodes: bool = False,
     train_test_levels: Sequence[float] = tradeoffs.JONES_TRAIN_TEST_LEVELS,
+    covariances: Mapping[int, pd.DataFrame] | None = None,
 ) -> dict:
     """Fit everything and write every figure (PNG + PDF), summary.json and summary.md.
 
@@ -704,7 +707,9 @@ def write_all(
     Jones's train/test plane uses every agent of the board at `train_test_levels`. Spans stay
     inside the measured node range unless `extrapolate_nodes` (then flagged). Every fit
     reports convergence, parameters at bounds, RMS and n; a failed fit is written on its
-    figure. Returns the summary dict that is also written as JSON.
+    figure. Node scaling takes its SEs from the Elo fits' `covariances` (board → agents ×
+    agents, `pipeline.elo_table.read_covariances`) where given, else from the table's SEs.
+    Returns the summary dict that is also written as JSON.
     """
     df = elo_table if isinstance(elo_table, pd.DataFrame) else pd.read_parquet(elo_table)
     out = pathlib.Path(out_dir)
@@ -737,7 +742,7 @@ def write_all(
         fig = _failed_figure("Jones frontier", str(err), runs, convention=convention)
     summary["files"] += _save(fig, out, "jones_frontier")
 
-    summary["node_scaling"] = tradeoffs.node_scaling_table(df)
+    summary["node_scaling"] = tradeoffs.node_scaling_table(df, covariances=covariances)
 
     fits: dict[str, scurve.SCurveFit] = {}
     agents_of: dict[str, pd.DataFrame] = {}
@@ -929,6 +934,8 @@ def main(cfg: DictConfig) -> None:
             n_resamples=fig.n_resamples,
             n_levels=fig.n_levels,
             seed=fig.seed,
+            # the covariances belong to the results directory's own Elo table
+            covariances=None if fig.elo_table else read_covariances(job.results_dir),
         )
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)

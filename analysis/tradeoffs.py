@@ -812,15 +812,42 @@ def elo_per_decade(nodes, elo, se) -> tuple[float, float]:
     return float(slope), float(np.sqrt(1.0 / sxx))
 
 
-def node_scaling(variants: pd.DataFrame) -> dict:
-    """One snapshot's node variants (columns nodes, elo, elo_se): Elo per decade of nodes from
-    1 to 64 with its SE, the Elo gained at each doubling of the whole range, and
-    whether every doubling rises within one SE (a step above −√(se₁² + se₂²))."""
+def elo_per_decade_gls(nodes, elo, cov) -> tuple[float, float]:
+    """Generalised least-squares slope of Elo on log10 nodes under the ratings' joint
+    covariance `cov` [n, n] (Elo²), and its standard error. A family of variants shares its
+    link to the anchor, which shifts all of them together and so leaves the slope alone;
+    the per-rating SEs of `elo_per_decade` count that link once per point."""
+    x = np.column_stack([np.ones(len(nodes)), np.log10(np.asarray(nodes, float))])
+    cov = np.asarray(cov, float)
+    cov = cov + np.eye(len(cov)) * 1e-6 * max(np.trace(cov) / len(cov), 1.0)  # the anchor: 0
+    inv = np.linalg.inv(cov)
+    beta_cov = np.linalg.inv(x.T @ inv @ x)
+    beta = beta_cov @ x.T @ inv @ np.asarray(elo, float)
+    return float(beta[1]), float(np.sqrt(beta_cov[1, 1]))
+
+
+def node_scaling(variants: pd.DataFrame, cov: pd.DataFrame | None = None) -> dict:
+    """One snapshot's node variants (columns nodes, elo, elo_se; with `cov`, agent): Elo per
+    decade of nodes from 1 to 64 with its SE, the Elo gained at each doubling of the whole
+    range, and whether every doubling rises within one SE (a step above minus its SE).
+
+    With `cov`, the Elo fit's covariance over agent ids, the slope is the GLS fit and a step's
+    SE is that of the difference, √(σ²ₐ + σ²ᵦ − 2σₐᵦ); without it the slope is SE-weighted
+    least squares and a step's SE is √(seₐ² + seᵦ²) from the SEs relative to the anchor, which
+    count the family's shared link to the anchor and so overstate both (`step_se_basis`)."""
     g = variants.sort_values("nodes")
     fit = g[g["nodes"] <= 64]
-    slope, slope_se = elo_per_decade(fit["nodes"], fit["elo"], fit["elo_se"])
-    steps = np.diff(g["elo"].to_numpy(float))
     se = g["elo_se"].to_numpy(float)
+    if cov is None:
+        slope, slope_se = elo_per_decade(fit["nodes"], fit["elo"], fit["elo_se"])
+        step_se = np.hypot(se[1:], se[:-1])
+    else:
+        ids = fit["agent"].to_numpy()
+        slope, slope_se = elo_per_decade_gls(fit["nodes"], fit["elo"], cov.loc[ids, ids])
+        a, b = g["agent"].to_numpy()[:-1], g["agent"].to_numpy()[1:]
+        var = [cov.at[i, i] + cov.at[j, j] - 2 * cov.at[i, j] for i, j in zip(a, b, strict=True)]
+        step_se = np.sqrt(np.maximum(var, 0.0))
+    steps = np.diff(g["elo"].to_numpy(float))
     return {
         "nodes": [int(n) for n in g["nodes"]],
         "elo": [round(float(e), 1) for e in g["elo"]],
@@ -828,26 +855,33 @@ def node_scaling(variants: pd.DataFrame) -> dict:
         "elo_per_decade_1_64": slope,
         "elo_per_decade_se": slope_se,
         "doubling_gains": [round(float(x), 1) for x in steps],
-        "rises_every_doubling_within_1se": bool(np.all(steps > -np.hypot(se[1:], se[:-1]))),
+        "doubling_se": [round(float(x), 1) for x in step_se],
+        "step_se_basis": "anchor" if cov is None else "covariance",
+        "rises_every_doubling_within_1se": bool(np.all(steps > -step_se)),
     }
 
 
-def node_scaling_table(elo: pd.DataFrame, min_variants: int = 3) -> list:
+def node_scaling_table(
+    elo: pd.DataFrame, min_variants: int = 3, covariances: Mapping[int, pd.DataFrame] | None = None
+) -> list:
     """`node_scaling` of every snapshot of an Elo table with at least `min_variants` node
     counts under its training search (agents `<run>/<NN>@<nodes>`: no test-time search change,
-    moves sampled), with its board, run, snapshot and train compute."""
+    moves sampled), with its board, run, snapshot and train compute; SEs from the board's fit
+    covariance where `covariances` (board → agents × agents) has it."""
     plain = elo[elo["agent"].str.fullmatch(r".+/\d+@\d+")]  # anchors' ids never match
     out = []
     for (board, run, snapshot), g in plain.groupby(["board_size", "run", "snapshot"]):
         if g["test_nodes"].nunique() < min_variants:
             continue
+        cov = (covariances or {}).get(int(board))
+        cov = cov if cov is not None and g["agent"].isin(cov.index).all() else None
         out.append(
             {
                 "board": int(board),
                 "run": run,
                 "snapshot": int(snapshot),
                 "train_flops_jones": float(g["train_flops_jones"].iloc[0]),
-                **node_scaling(g.rename(columns={"test_nodes": "nodes"})),
+                **node_scaling(g.rename(columns={"test_nodes": "nodes"}), cov),
             }
         )
     return out

@@ -374,6 +374,53 @@ def check_results_dir(cfg: Config) -> None:
         raise ValueError(f"results_dir {root} is not writable: {err.strerror}") from None
 
 
+# Settings that leave what a run trains unchanged: a run may be resumed with other values.
+NOT_TRAINING = frozenset({
+    "search.test_noise", "train.checkpoint_every_s", "train.restart_on_corrupt_checkpoint",
+    "train.progress", "train.progress_interval_s", "train.tensorboard", "train.wandb",
+    "train.wandb_project",
+})  # fmt: skip
+# Compared through the savepoints they give on the run's board, not as tables.
+SAVEPOINT_SETTINGS = ("flops_bounds", "sample_caps", "min_flops", "max_flops", "max_samples")
+
+
+def _flat(tree: dict, prefix: str) -> dict[str, Any]:
+    out = {}
+    for key, value in tree.items():
+        name = f"{prefix}.{key}"
+        out.update(_flat(value, name) if isinstance(value, dict) else {name: value})
+    return out
+
+
+def check_run_settings(cfg: Config) -> None:
+    """A run directory that exists was started with the same training settings (board, model,
+    search, train; the savepoints they give on its board), so a resume or a finished run is
+    never silently taken for another configuration (settings missing from the stored config,
+    from runs older than the setting, are not compared). A one-line ValueError otherwise."""
+    stored_path = Layout(cfg.results_dir).run(cfg.run_name).config
+    if not stored_path.exists():
+        return
+    stored = OmegaConf.to_container(OmegaConf.load(stored_path))
+    current = OmegaConf.to_container(OmegaConf.structured(cfg))
+    old, new = {}, {}
+    for section in ("board", "model", "search", "train"):
+        old.update(_flat(stored.get(section, {}), section))
+        new.update(_flat(current[section], section))
+    fields = {f.name for f in dataclasses.fields(TrainSettings)}
+    old_train = TrainSettings(**{k: v for k, v in stored.get("train", {}).items() if k in fields})
+    savepoints = "savepoints (first, last, sample cap)"
+    old[savepoints] = savepoint_bounds(old_train, old.get("board.size", cfg.board.size))
+    new[savepoints] = savepoint_bounds(cfg.train, cfg.board.size)
+    tables = tuple(f"train.{name}" for name in SAVEPOINT_SETTINGS)
+    skip = NOT_TRAINING | {k for k in new if k.startswith(tables)}
+    for key in new:
+        if key in old and key not in skip and old[key] != new[key]:
+            raise ValueError(
+                f"run {stored_path.parent} was started with {key}={old[key]}, not {new[key]}: "
+                "use another run_name or results_dir, or the run's own setting"
+            )
+
+
 def enable_compile_cache() -> None:
     """JAX's persistent compilation cache under `hex_env.solver.cache_dir()/jax`, so reruns and
     resumed jobs load compiled programs instead of compiling them again."""

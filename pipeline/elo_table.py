@@ -115,17 +115,21 @@ def build(
     results_dir: str | Path, board_size: int | None = None, *, model: str = "jones"
 ) -> pd.DataFrame:
     """Fit and write the Elo table of `board_size` (default: every evaluated board) with Elo
-    `model` (`pipeline.ratings.ELO_MODELS`), then refresh the combined
-    ``results_dir/elo.parquet``. Returns the fitted boards' full tables."""
+    `model` (`pipeline.ratings.ELO_MODELS`) and its covariance (``elo_cov.parquet``), then
+    refresh the combined ``results_dir/elo.parquet``. Returns the fitted boards' full tables."""
     layout = Layout(results_dir)
     evaluated = layout.evaluated_boards()
     tables = []
     for size in evaluated if board_size is None else [board_size]:
-        table, _ = board_table(
+        table, fit = board_table(
             results.read_matches(results_dir, size), results.read_agents(results_dir, size),
             model=model,
         )  # fmt: skip
         results.write_parquet(layout.board(size).elo, table)
+        if fit.cov is not None:
+            results.write_parquet(layout.board(size).elo_cov, fit.cov.reset_index(names="agent"))
+        else:
+            layout.board(size).elo_cov.unlink(missing_ok=True)  # never a stale fit's
         tables.append(table)
     if not tables:
         raise ValueError(f"no evaluated boards under {layout.eval}")
@@ -138,6 +142,14 @@ def build(
     if combined:
         results.write_parquet(layout.elo, pd.concat(combined, ignore_index=True))
     return pd.concat(tables, ignore_index=True)
+
+
+def read_covariances(results_dir: str | Path) -> dict[int, pd.DataFrame]:
+    """Per evaluated board, the covariance of its Elo fit (agents × agents, Elo²) as `build`
+    wrote it; boards fitted before `build` wrote covariances are left out."""
+    layout = Layout(results_dir)
+    paths = {size: layout.board(size).elo_cov for size in layout.evaluated_boards()}
+    return {s: pd.read_parquet(p).set_index("agent") for s, p in paths.items() if p.exists()}
 
 
 def suggest(

@@ -8,6 +8,7 @@
         snapshots/<NN>/{params.msgpack,meta.json}
       eval/b<S>/                       one board's evaluation (pipeline.evaluate)
         matches.parquet  agents.parquet  elo.parquet  suggest.json  .lock
+        elo_cov.parquet                the Elo fit's covariance (agent column + one per agent)
       elo.parquet                      network agents of every board (what analysis reads)
       catalog/{runs,snapshots,matches,elo}.parquet
       figures/                         PNG + PDF, summary.json, summary.md (analysis.figures)
@@ -90,6 +91,10 @@ class BoardFiles:
     @property
     def elo(self) -> Path:
         return self.dir / "elo.parquet"
+
+    @property
+    def elo_cov(self) -> Path:
+        return self.dir / "elo_cov.parquet"
 
     @property
     def suggest(self) -> Path:

@@ -20,7 +20,14 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from pipeline.config import check_results_dir, load, register_configs, to_object, validate
+from pipeline.config import (
+    check_results_dir,
+    check_run_settings,
+    load,
+    register_configs,
+    to_object,
+    validate,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -41,7 +48,9 @@ def check_grid(cfg: DictConfig) -> None:
         for width in grid.widths:
             for depth in grid.depths:
                 point = {"board": {"size": size}, "model": {"width": width, "depth": depth}}
-                validate(to_object(OmegaConf.merge(cfg, point)))
+                job = to_object(OmegaConf.merge(cfg, point))
+                validate(job)
+                check_run_settings(job)
 
 
 def train_commands(cfg: DictConfig, overrides: list[str]) -> list[list[str]]:

@@ -50,6 +50,7 @@ from hex_env.files import atomic_write_bytes, atomic_write_json
 from pipeline.config import (
     Config,
     check_results_dir,
+    check_run_settings,
     load,
     register_configs,
     savepoint_bounds,
@@ -666,7 +667,7 @@ def _train(cfg: Config) -> dict:
     version_base="1.3", config_path=str(Path(__file__).parents[1] / "conf"), config_name="config"
 )
 def main(cfg: DictConfig) -> None:
-    summary = run(load(cfg, validate, check_results_dir))
+    summary = run(load(cfg, validate, check_results_dir, check_run_settings))
     print(json.dumps(summary))
 
 

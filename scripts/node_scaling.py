@@ -9,8 +9,9 @@ other variant of the same snapshot and search), joined through the snapshot's re
 the round-robin pool of that run at 64 nodes and the anchors (on boards the solver handles, the
 exact solver anchors perfect = 0, so the searches share one scale). Everything runs through
 `pipeline.evaluate`, so a rerun plays only missing games. Writes every (search, snapshot, nodes)
-Elo with its SE, the Elo per decade of nodes (SE-weighted least squares of Elo on log10 nodes,
-1…64) and whether Elo rises at every doubling (within one SE), to a JSON file keyed by board and
+Elo with its SE, the Elo per decade of nodes (generalised least squares of Elo on log10 nodes,
+1…64, under the fit's covariance) and whether Elo rises at every doubling (within the SE of the
+step, from the same covariance), to a JSON file keyed by board and
 run (other boards' and runs' rows are kept). `--se-target` then plays Jones's active rounds
 (`eval.se_scope=all`) until every rating of each search, variants included, has an SE relative
 to the anchor below it; `--searches ''` plays nothing and rewrites the JSON from the Elo table.
@@ -26,7 +27,7 @@ import pandas as pd
 
 from analysis.tradeoffs import node_scaling
 from hex_env.files import atomic_write_json
-from pipeline import elo_table
+from pipeline import elo_table, results
 from pipeline.config import compose
 from pipeline.evaluate import evaluate
 from pipeline.layout import Layout
@@ -43,7 +44,7 @@ SEARCHES = {  # label → eval.search_override
     "gumbel": {"kind": "gumbel"},
 }
 FIT_FIELDS = ("elo_per_decade_1_64", "elo_per_decade_se", "rises_every_doubling_within_1se",
-              "doubling_gains")  # fmt: skip
+              "doubling_gains", "doubling_se", "step_se_basis")  # fmt: skip
 
 
 def _override(search: dict) -> list[str]:
@@ -91,6 +92,10 @@ def main() -> None:
         largest = f", largest SE {summary['max_se']:.1f}" if "max_se" in summary else ""
         print(f"   {summary['games']:,} games in {summary['wall_s']:.0f} s{largest}", flush=True)
     table = elo_table.build(args.results_dir, args.board)
+    _, fit = elo_table.board_table(  # the same fit again, for its covariance
+        results.read_matches(args.results_dir, args.board),
+        results.read_agents(args.results_dir, args.board),
+    )
     table = table[table["run"] == args.run]
     wanted = {int(s) for s in args.snapshots.split(",")}
     version = code_version()
@@ -118,7 +123,7 @@ def main() -> None:
     for (label, snapshot), g in df.groupby(["search", "snapshot"]):
         if g["nodes"].nunique() < 2:  # only the 64-node pool agent: no variants measured yet
             continue
-        scaling = node_scaling(g)
+        scaling = node_scaling(g, fit.cov)
         fits.append(
             {"search": label, "board": args.board, "run": args.run, "snapshot": int(snapshot),
              **{k: scaling[k] for k in FIT_FIELDS}}

@@ -218,3 +218,32 @@ def test_node_scaling_per_decade_and_doublings_by_hand():
     assert table[3]["rises_every_doubling_within_1se"]
     assert not table[5]["rises_every_doubling_within_1se"]
     assert table[5]["elo_per_decade_se"] > 0
+    assert table[3]["step_se_basis"] == table[5]["step_se_basis"] == "anchor"
+    # with the board's fit covariance (snapshot 5's variants only, variance 100 each): the −20
+    # step has SE √(2·100) = 14, still no; snapshot 3's agents are not in it: anchor SEs
+    ids = list(elo["agent"][elo["snapshot"] == 5])
+    cov = pd.DataFrame(np.eye(3) * 100.0, index=ids, columns=ids)
+    joint = {r["snapshot"]: r for r in tradeoffs.node_scaling_table(elo, covariances={4: cov})}
+    assert joint[5]["step_se_basis"] == "covariance" and joint[3]["step_se_basis"] == "anchor"
+    assert joint[5]["doubling_se"] == [pytest.approx(np.sqrt(200.0), abs=0.05)] * 2
+
+
+def test_node_scaling_with_the_fit_covariance_drops_the_shared_link_by_hand():
+    """Three variants sharing a link to the anchor (variance 1600) plus 100 of their own:
+    Σ = 1600·J + 100·I. A step's SE is √(1700 + 1700 − 2·1600) = √200, so a −20 step fails
+    "rises within 1 SE" (it passes with the anchor SEs: √3400 = 58); the GLS slope is the plain
+    least-squares one, 40 / (2 log10 2), with SE √(100 / Sxx), Sxx = 2 (log10 2)²."""
+    ids = ["r/05@1", "r/05@2", "r/05@4"]
+    variants = pd.DataFrame(
+        {"agent": ids, "nodes": [1, 2, 4], "elo": [0.0, -20.0, 40.0], "elo_se": np.sqrt(1700.0)}
+    )
+    cov = pd.DataFrame(1600.0 + 100.0 * np.eye(3), index=ids, columns=ids)
+    by_anchor = tradeoffs.node_scaling(variants)
+    joint = tradeoffs.node_scaling(variants, cov)
+    log2 = np.log10(2.0)
+    assert by_anchor["rises_every_doubling_within_1se"] and by_anchor["step_se_basis"] == "anchor"
+    assert not joint["rises_every_doubling_within_1se"]
+    assert joint["doubling_se"] == [pytest.approx(np.sqrt(200.0), abs=0.05)] * 2
+    assert joint["elo_per_decade_1_64"] == pytest.approx(40 / (2 * log2), rel=1e-6)
+    assert joint["elo_per_decade_se"] == pytest.approx(np.sqrt(100 / (2 * log2**2)), rel=1e-4)
+    assert by_anchor["elo_per_decade_se"] == pytest.approx(np.sqrt(1700 / (2 * log2**2)), rel=1e-6)

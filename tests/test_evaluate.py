@@ -238,6 +238,10 @@ def test_round_robin_writes_matches_agents_and_elo(evaluated):
     combined = pd.read_parquet(root / "elo.parquet")  # what analysis.figures reads
     assert set(combined["kind"]) == {"network"} and len(combined) == 4
     assert combined["test_nodes"].dtype == np.int64 and combined["elo_se"].gt(0).all()
+    cov = elo_table.read_covariances(root)[SIZE]  # the same fit's covariance, every agent
+    assert list(cov.index) == list(cov.columns) and set(cov.index) == set(board["agent"])
+    se = np.sqrt(np.diag(cov.loc[board["agent"], board["agent"]].to_numpy()))
+    np.testing.assert_allclose(se, board["elo_se"], rtol=1e-9, atol=1e-9)
 
 
 def test_node_variants_rise_with_node_count(evaluated):

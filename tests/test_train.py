@@ -292,6 +292,35 @@ def test_config_errors_are_one_line_before_any_compute(tmp_path, override, messa
     assert not [p for p in tmp_path.rglob("*") if p.is_file()]  # nothing written
 
 
+def test_a_run_is_never_resumed_or_reused_under_other_training_settings(tmp_path):
+    """A run directory started with train.lr=0.001: asking for lr 0.01 under the same run name
+    is a one-line error that leaves the run's files as they were; progress and evaluation-only
+    settings may differ, and so may savepoint tables that give the same savepoints."""
+    from omegaconf import OmegaConf
+
+    from pipeline.config import check_run_settings
+
+    files = Layout(tmp_path).run("tiny")
+    files.dir.mkdir(parents=True)
+    files.config.write_text(OmegaConf.to_yaml(OmegaConf.structured(_config(tmp_path))))
+    files.done.write_text('{"snapshots": 6}')
+    before = {p: p.read_bytes() for p in files.dir.iterdir()}
+    check_run_settings(_config(tmp_path, "train.progress=true", "search.test_noise=false"))
+    other_tables = _config(tmp_path)
+    other_tables.train.flops_bounds[3] = [1.0, 2.0]  # train.min/max_flops decide on this run
+    check_run_settings(other_tables)
+    with pytest.raises(ValueError, match="savepoints"):
+        check_run_settings(_config(tmp_path, "train.max_flops=1e8"))
+    result = run_module(
+        "pipeline.train", *TINY, "train.lr=0.01", "run_name=tiny", f"results_dir={tmp_path}",
+        timeout=120,
+    )  # fmt: skip
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert "started with train.lr=0.001, not 0.01" in lines[0]
+    assert {p: p.read_bytes() for p in files.dir.iterdir()} == before
+
+
 def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_files(tmp_path, monkeypatch, capsys):
     from pipeline import train
 
