@@ -801,29 +801,17 @@ def bootstrap_train_test(
     )
 
 
-def elo_per_decade(nodes, elo, se) -> tuple[float, float]:
-    """SE-weighted least-squares slope of Elo on log10 nodes, and its standard error."""
+def elo_per_decade(nodes, elo, cov) -> tuple[float, float]:
+    """Least-squares slope of Elo on log10 nodes (every node count weighted alike, so the
+    estimand is the same whatever the SEs) and its standard error √(cᵀΣc) from the ratings'
+    covariance `cov` (a [n, n] matrix, Elo²; a vector of SEs means independent ratings). A
+    family of variants shares its link to the anchor, which moves them together and so leaves
+    the slope alone: only the joint covariance sees that."""
     x = np.log10(np.asarray(nodes, float))
-    elo = np.asarray(elo, float)
-    w = 1.0 / np.maximum(np.asarray(se, float), 1.0) ** 2
-    xm = np.sum(w * x) / np.sum(w)
-    sxx = np.sum(w * (x - xm) ** 2)
-    slope = np.sum(w * (x - xm) * (elo - np.sum(w * elo) / np.sum(w))) / sxx
-    return float(slope), float(np.sqrt(1.0 / sxx))
-
-
-def elo_per_decade_gls(nodes, elo, cov) -> tuple[float, float]:
-    """Generalised least-squares slope of Elo on log10 nodes under the ratings' joint
-    covariance `cov` [n, n] (Elo²), and its standard error. A family of variants shares its
-    link to the anchor, which shifts all of them together and so leaves the slope alone;
-    the per-rating SEs of `elo_per_decade` count that link once per point."""
-    x = np.column_stack([np.ones(len(nodes)), np.log10(np.asarray(nodes, float))])
+    c = (x - x.mean()) / np.sum((x - x.mean()) ** 2)
     cov = np.asarray(cov, float)
-    cov = cov + np.eye(len(cov)) * 1e-6 * max(np.trace(cov) / len(cov), 1.0)  # the anchor: 0
-    inv = np.linalg.inv(cov)
-    beta_cov = np.linalg.inv(x.T @ inv @ x)
-    beta = beta_cov @ x.T @ inv @ np.asarray(elo, float)
-    return float(beta[1]), float(np.sqrt(beta_cov[1, 1]))
+    cov = np.diag(cov**2) if cov.ndim == 1 else cov
+    return float(c @ np.asarray(elo, float)), float(np.sqrt(max(c @ cov @ c, 0.0)))
 
 
 def node_scaling(variants: pd.DataFrame, cov: pd.DataFrame | None = None) -> dict:
@@ -831,10 +819,10 @@ def node_scaling(variants: pd.DataFrame, cov: pd.DataFrame | None = None) -> dic
     decade of nodes from 1 to 64 with its SE, the Elo gained at each doubling of the whole
     range, and whether every doubling rises within one SE (a step above minus its SE).
 
-    With `cov`, the Elo fit's covariance over agent ids, the slope is the GLS fit and a step's
-    SE is that of the difference, √(σ²ₐ + σ²ᵦ − 2σₐᵦ); without it the slope is SE-weighted
-    least squares and a step's SE is √(seₐ² + seᵦ²) from the SEs relative to the anchor, which
-    count the family's shared link to the anchor and so overstate both (`step_se_basis`)."""
+    With `cov`, the Elo fit's covariance over agent ids, the slope's SE and each step's,
+    √(σ²ₐ + σ²ᵦ − 2σₐᵦ), come from it; without it from the SEs relative to the anchor taken as
+    independent, which count the family's shared link to the anchor once per rating and so
+    overstate both (`step_se_basis`)."""
     g = variants.sort_values("nodes")
     fit = g[g["nodes"] <= 64]
     se = g["elo_se"].to_numpy(float)
@@ -843,7 +831,7 @@ def node_scaling(variants: pd.DataFrame, cov: pd.DataFrame | None = None) -> dic
         step_se = np.hypot(se[1:], se[:-1])
     else:
         ids = fit["agent"].to_numpy()
-        slope, slope_se = elo_per_decade_gls(fit["nodes"], fit["elo"], cov.loc[ids, ids])
+        slope, slope_se = elo_per_decade(fit["nodes"], fit["elo"], cov.loc[ids, ids])
         a, b = g["agent"].to_numpy()[:-1], g["agent"].to_numpy()[1:]
         var = [cov.at[i, i] + cov.at[j, j] - 2 * cov.at[i, j] for i, j in zip(a, b, strict=True)]
         step_se = np.sqrt(np.maximum(var, 0.0))

@@ -231,8 +231,9 @@ def test_node_scaling_per_decade_and_doublings_by_hand():
 def test_node_scaling_with_the_fit_covariance_drops_the_shared_link_by_hand():
     """Three variants sharing a link to the anchor (variance 1600) plus 100 of their own:
     Σ = 1600·J + 100·I. A step's SE is √(1700 + 1700 − 2·1600) = √200, so a −20 step fails
-    "rises within 1 SE" (it passes with the anchor SEs: √3400 = 58); the GLS slope is the plain
-    least-squares one, 40 / (2 log10 2), with SE √(100 / Sxx), Sxx = 2 (log10 2)²."""
+    "rises within 1 SE" (it passes with the anchor SEs: √3400 = 58); the least-squares slope is
+    40 / (2 log10 2), its SE √(cᵀΣc) = √(100 / Sxx), Sxx = 2 (log10 2)², as the shared part
+    cancels (Σc = 0); taken as independent, the anchor SEs give √(1700 / Sxx)."""
     ids = ["r/05@1", "r/05@2", "r/05@4"]
     variants = pd.DataFrame(
         {"agent": ids, "nodes": [1, 2, 4], "elo": [0.0, -20.0, 40.0], "elo_se": np.sqrt(1700.0)}
