@@ -92,10 +92,9 @@ def main() -> None:
         largest = f", largest SE {summary['max_se']:.1f}" if "max_se" in summary else ""
         print(f"   {summary['games']:,} games in {summary['wall_s']:.0f} s{largest}", flush=True)
     table = elo_table.build(args.results_dir, args.board)
-    _, fit = elo_table.board_table(  # the same fit again, for its covariance
-        results.read_matches(args.results_dir, args.board),
-        results.read_agents(args.results_dir, args.board),
-    )
+    cov = elo_table.read_covariances(args.results_dir)[args.board]  # the fit `build` wrote
+    games = results.read_matches(args.results_dir, args.board).groupby(["black", "white"])
+    games = games["games"].sum()
     table = table[table["run"] == args.run]
     wanted = {int(s) for s in args.snapshots.split(",")}
     version = code_version()
@@ -123,9 +122,15 @@ def main() -> None:
     for (label, snapshot), g in df.groupby(["search", "snapshot"]):
         if g["nodes"].nunique() < 2:  # only the 64-node pool agent: no variants measured yet
             continue
-        scaling = node_scaling(g, fit.cov)
+        scaling = node_scaling(g, cov)
+        family = list(g["agent"])
+        per_pair = [  # both colours: what each pair of the family actually played
+            games.get((a, b), 0) + games.get((b, a), 0)
+            for i, a in enumerate(family) for b in family[i + 1 :]
+        ]  # fmt: skip
         fits.append(
             {"search": label, "board": args.board, "run": args.run, "snapshot": int(snapshot),
+             "games_per_variant_pair": [int(min(per_pair)), int(max(per_pair))],
              **{k: scaling[k] for k in FIT_FIELDS}}
         )  # fmt: skip
     out = Path(args.out)
@@ -150,8 +155,9 @@ def main() -> None:
                 "code_version": version,
                 "snapshots": sorted(wanted),
                 "nodes": nodes,
-                "games_per_variant_pair": args.games,
-                "pool_games_per_pair": args.pool_games,
+                # this invocation's targets; each fit records what its family played
+                "games_per_variant_pair": args.games if labels else None,
+                "pool_games_per_pair": args.pool_games if labels else None,
                 "se_target": args.se_target,
                 "anchor": ", ".join(map(str, table["anchor"].unique())),
             },

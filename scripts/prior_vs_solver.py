@@ -6,7 +6,9 @@ On `--positions` positions per ply reached by uniformly random play, for the pos
 the mover can still win, prints: the share of legal moves that win (the mass a uniform prior puts
 on them), the prior's mass on winning moves, how often the prior's argmax is a winning move, and
 how often the value head's sign matches the solved outcome (all live positions). This is what a
-1-node agent plays on: sampled (Jones's search, the corrected λ) or argmax (noiseless Gumbel).
+1-node agent plays on. Then each snapshot's 1-node agent under `--searches` (the prior, sampled;
+with root noise where the search's paper evaluates with it) plays `--games` games per colour
+against a uniformly random player: a direct check of where the Elo table puts it vs random.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from agents.network import HexNet
-from agents.players import random_act
+from agents.players import load_player, play_games, random_act, random_player
+from agents.search import SearchConfig
 from agents.snapshot import load_snapshot
 from hex_env import core as he
 from hex_env import solver
@@ -68,6 +71,8 @@ def main() -> None:
     parser.add_argument("snapshots", nargs="+", help="snapshot directories")
     parser.add_argument("--positions", type=int, default=4096, help="random-play positions per ply")
     parser.add_argument("--plies", type=int, default=10)
+    parser.add_argument("--games", type=int, default=1024, help="per colour, vs random")
+    parser.add_argument("--searches", default="jones,puct,gumbel")
     args = parser.parse_args()
     metas = [(Path(d), *load_snapshot(d)) for d in args.snapshots]
     size = metas[0][2]["board_size"]
@@ -83,6 +88,18 @@ def main() -> None:
             print(
                 f"  {ply:3d}  {r['can_win']:13.2f}  {r['uniform']:7.3f}  {r['prior']:5.3f}"
                 f"  {r['argmax_wins']:11.2f}  {r['value_sign']:16.2f}"
+            )
+        for kind in args.searches.split(","):
+            one = load_player(directory, nodes=1, search=SearchConfig(kind=kind, nodes=1))
+            key_black, key_white = jax.random.split(jax.random.PRNGKey(1))
+            black = play_games(one, random_player(), size, args.games, key_black).winner
+            white = play_games(random_player(), one, size, args.games, key_white).winner
+            as_black = float((np.asarray(black) == he.BLACK).mean())
+            as_white = float((np.asarray(white) == he.WHITE).mean())
+            se = np.sqrt(0.25 / (2 * args.games))
+            print(
+                f"  1-node {kind} vs random: {as_black:.3f} as black, {as_white:.3f} as white, "
+                f"score {(as_black + as_white) / 2:.3f} ± {se:.3f}"
             )
 
 
