@@ -51,6 +51,21 @@ def _override(search: dict) -> list[str]:
     return [f"eval.search_override.{k}={v}" for k, v in search.items()]
 
 
+def merge(previous: dict, board: int, run: str, config: dict, rows: list, fits: list) -> dict:
+    """`previous` results with this board and run's config, rows and fits replaced (rows from
+    before results were keyed by run count as this board's); other boards and runs are kept."""
+    mine = lambda x: x["board"] == board and x.get("run", run) == run  # noqa: E731
+    configs = previous.get("config", {})
+    return {
+        "config": {
+            **{k: v for k, v in configs.items() if k not in (f"b{board}/{run}", f"b{board}")},
+            f"b{board}/{run}": config,
+        },
+        "rows": [x for x in previous.get("rows", []) if not mine(x)] + rows,
+        "fits": [x for x in previous.get("fits", []) if not mine(x)] + fits,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results-dir", required=True)
@@ -134,36 +149,27 @@ def main() -> None:
              **{k: scaling[k] for k in FIT_FIELDS}}
         )  # fmt: skip
     out = Path(args.out)
-    previous = json.loads(out.read_text()) if out.exists() else {"rows": [], "fits": []}
-    key = f"b{args.board}/{args.run}"
-    mine = lambda x: x["board"] == args.board and x.get("run", args.run) == args.run  # noqa: E731
-    keep = lambda items: [x for x in items if not mine(x)]  # noqa: E731
+    previous = json.loads(out.read_text()) if out.exists() else {}
+    config = {  # where this board and run's games are
+        "results_dir": args.results_dir,
+        "run": args.run,
+        "code_version": version,
+        "snapshots": sorted(wanted),
+        "nodes": nodes,
+        # this invocation's targets; each fit records what its family played
+        "games_per_variant_pair": args.games if labels else None,
+        "pool_games_per_pair": args.pool_games if labels else None,
+        "se_target": args.se_target,
+        "anchor": ", ".join(map(str, table["anchor"].unique())),
+    }
     result = {
         "description": __doc__.splitlines()[0],
         "protocol": "sampled moves from the search policy, each search's paper noise setting; "
-        "Elo: Jones's colour-symmetrised Bradley-Terry, anchor perfect=0 where the solver plays",
+        "Elo: Jones's colour-symmetrised Bradley-Terry, anchor perfect=0 where the solver plays; "
+        "slope: least squares on log10 nodes 1-64; SEs of slopes and steps from the fit's "
+        "covariance",
         "code_version": version,
-        "config": {  # per board and run: where its games are
-            **{
-                k: v
-                for k, v in previous.get("config", {}).items()
-                if k not in (key, f"b{args.board}")
-            },
-            key: {
-                "results_dir": args.results_dir,
-                "run": args.run,
-                "code_version": version,
-                "snapshots": sorted(wanted),
-                "nodes": nodes,
-                # this invocation's targets; each fit records what its family played
-                "games_per_variant_pair": args.games if labels else None,
-                "pool_games_per_pair": args.pool_games if labels else None,
-                "se_target": args.se_target,
-                "anchor": ", ".join(map(str, table["anchor"].unique())),
-            },
-        },  # fmt: skip
-        "rows": keep(previous["rows"]) + rows,
-        "fits": keep(previous["fits"]) + fits,
+        **merge(previous, args.board, args.run, config, rows, fits),
     }
     atomic_write_json(out, result)
     print(pd.DataFrame(fits).to_string(index=False))

@@ -248,3 +248,27 @@ def test_node_scaling_with_the_fit_covariance_drops_the_shared_link_by_hand():
     assert joint["elo_per_decade_1_64"] == pytest.approx(40 / (2 * log2), rel=1e-6)
     assert joint["elo_per_decade_se"] == pytest.approx(np.sqrt(100 / (2 * log2**2)), rel=1e-4)
     assert by_anchor["elo_per_decade_se"] == pytest.approx(np.sqrt(1700 / (2 * log2**2)), rel=1e-6)
+
+
+def test_node_scaling_results_are_kept_per_board_and_run():
+    """scripts/node_scaling.py's JSON: writing one board and run replaces only its own entries
+    (and rows written before results were keyed by run, for that board), never another run's."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "node_scaling.py"
+    spec = importlib.util.spec_from_file_location("node_scaling_script", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    legacy = {"config": {"b4": {"run": "a"}, "b5": {"run": "c"}},
+              "rows": [{"board": 4, "elo": 1.0}, {"board": 5, "elo": 2.0}],
+              "fits": [{"board": 4}, {"board": 5}]}  # fmt: skip
+    first = script.merge(legacy, 4, "a", {"run": "a"}, [{"board": 4, "run": "a", "elo": 3.0}], [])
+    assert set(first["config"]) == {"b4/a", "b5"}
+    assert first["rows"] == [{"board": 5, "elo": 2.0}, {"board": 4, "run": "a", "elo": 3.0}]
+    assert first["fits"] == [{"board": 5}]
+    second = script.merge(first, 4, "b", {"run": "b"}, [{"board": 4, "run": "b", "elo": 4.0}], [])
+    assert set(second["config"]) == {"b4/a", "b4/b", "b5"}
+    assert [r["elo"] for r in second["rows"]] == [2.0, 3.0, 4.0]
+    again = script.merge(second, 4, "a", {"run": "a"}, [{"board": 4, "run": "a", "elo": 5.0}], [])
+    assert [r["elo"] for r in again["rows"]] == [2.0, 4.0, 5.0]
