@@ -175,6 +175,9 @@ class EvalConfig:
     )
     elo: bool = True  # fit, write and print the Elo table at the end
     elo_model: str = "jones"  # jones (per-pair colour symmetrisation) | colour_advantage
+    # pseudo-games per side of each pair, half won (Jones: 2, i.e. +1 win / +2 games); they cap
+    # a one-sided pair of n games at 400·log10((n + g) / g) Elo (16 games → 380 at g = 2)
+    elo_pseudo_games: float = 2.0
 
 
 @dataclasses.dataclass
@@ -355,6 +358,10 @@ def validate_eval(cfg: Config) -> None:
         (
             ev.elo_model in ELO_MODELS,
             f"eval.elo_model must be one of {ELO_MODELS}, got {ev.elo_model!r}",
+        ),
+        (
+            ev.elo_pseudo_games > 0,
+            f"eval.elo_pseudo_games must be > 0, got {ev.elo_pseudo_games}",
         ),
     ]
     for ok, message in checks:

@@ -59,22 +59,30 @@ ELO_TABLE_COLUMNS = (
     "anchor",
 )
 EXTRA_COLUMNS = ("kind", "greedy", "eps", "games")
+JONES_PSEUDO_GAMES = 2.0  # per side of each pair, half won: Jones's +1 win / +2 games
 PERFECT = "perfect"
 PERFECT_ANCHOR = f"{PERFECT}=0"  # `anchor` column of a table rated relative to the solver
 
 
 def board_table(
-    matches: pd.DataFrame, agents: pd.DataFrame, *, model: str = "jones"
+    matches: pd.DataFrame,
+    agents: pd.DataFrame,
+    *,
+    model: str = "jones",
+    pseudo_games: float = JONES_PSEUDO_GAMES,
 ) -> tuple[pd.DataFrame, EloFit]:
     """(Elo table of one board's pool, the `EloFit`) from its match and agent tables.
 
     Every agent with at least one game gets a row; the anchor is the exact solver when it has
     played, else the top agent. `model` is the Elo model of `pipeline.ratings.fit_elo`
-    (default Jones's colour-symmetrised fit), recorded in the column ``elo_model``.
+    (default Jones's colour-symmetrised fit) and `pseudo_games` its pseudo-games per side of a
+    pair, half of them won (Jones: 2); both are recorded in the column ``elo_model``.
     """
     played = set(matches["black"].astype(str)) | set(matches["white"].astype(str))
     anchor = PERFECT if PERFECT in played else None
-    fit = fit_elo(matches, anchor=anchor, model=model)
+    fit = fit_elo(
+        matches, anchor=anchor, model=model, pseudo_wins=pseudo_games / 2, pseudo_games=pseudo_games
+    )
     games = (
         pd.concat(
             [
@@ -88,7 +96,9 @@ def board_table(
     ratings = fit.table()
     ratings["games"] = ratings["agent"].map(games).astype("int64")
     ratings["anchor"] = PERFECT_ANCHOR if anchor else "top=0"
-    ratings["elo_model"] = fit.model
+    ratings["elo_model"] = (
+        fit.model if pseudo_games == JONES_PSEUDO_GAMES else f"{fit.model}, pseudo {pseudo_games:g}"
+    )
     meta = agents.drop_duplicates("agent", keep="last").copy()
     meta["agent"] = meta["agent"].astype(str)
     table = ratings.merge(meta, on="agent", how="left")
@@ -112,7 +122,11 @@ def _network_only(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def build(
-    results_dir: str | Path, board_size: int | None = None, *, model: str = "jones"
+    results_dir: str | Path,
+    board_size: int | None = None,
+    *,
+    model: str = "jones",
+    pseudo_games: float = JONES_PSEUDO_GAMES,
 ) -> pd.DataFrame:
     """Fit and write the Elo table of `board_size` (default: every evaluated board) with Elo
     `model` (`pipeline.ratings.ELO_MODELS`) and its covariance (``elo_cov.parquet``), then
@@ -123,7 +137,7 @@ def build(
     for size in evaluated if board_size is None else [board_size]:
         table, fit = board_table(
             results.read_matches(results_dir, size), results.read_agents(results_dir, size),
-            model=model,
+            model=model, pseudo_games=pseudo_games,
         )  # fmt: skip
         results.write_parquet(layout.board(size).elo, table)
         if fit.cov is not None:
@@ -163,6 +177,7 @@ def suggest(
     scope: str = "pool",
     games: int = 16,
     among: Collection[str] | None = None,
+    pseudo_games: float = JONES_PSEUDO_GAMES,
 ) -> dict:
     """Active pairing step: fit with Elo `model`, then write and return ``{"max_se",
     "max_se_all", "pairs", "agents", "max_se_variants", "elo_model"}``.
@@ -181,7 +196,7 @@ def suggest(
     """
     matches = results.read_matches(results_dir, board_size)
     agents = results.read_agents(results_dir, board_size)
-    table, fit = board_table(matches, agents, model=model)
+    table, fit = board_table(matches, agents, model=model, pseudo_games=pseudo_games)
     if among is not None:
         table = table[table["agent"].isin(among)]
     in_pool = (table["kind"] != "network") | (table["test_nodes"] == nodes).fillna(False)
@@ -243,7 +258,9 @@ def main(cfg: DictConfig) -> None:
     """Refit and print the Elo tables of every evaluated board with `eval.elo_model`."""
     job = load(cfg)
     try:
-        table = build(job.results_dir, model=job.eval.elo_model)
+        table = build(
+            job.results_dir, model=job.eval.elo_model, pseudo_games=job.eval.elo_pseudo_games
+        )
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)

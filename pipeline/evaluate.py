@@ -141,6 +141,7 @@ def evaluate(cfg: Config) -> dict:
                 active.pairs_per_round,
                 cfg.eval.reference_nodes,
                 model=cfg.eval.elo_model,
+                pseudo_games=cfg.eval.elo_pseudo_games,
                 se_target=cfg.eval.se_target,
                 scope=cfg.eval.se_scope,
                 games=active.games_per_round,
@@ -175,7 +176,12 @@ def main(cfg: DictConfig) -> None:
         f"({summary['games_per_s']:.1f} games/s), {summary['agents']} agents"
     )
     if job.eval.elo:
-        table = elo_table.build(job.results_dir, job.board.size, model=job.eval.elo_model)
+        table = elo_table.build(
+            job.results_dir,
+            job.board.size,
+            model=job.eval.elo_model,
+            pseudo_games=job.eval.elo_pseudo_games,
+        )
         elo_table.print_tables(table)
 
 

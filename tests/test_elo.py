@@ -591,3 +591,27 @@ def test_board_table_records_the_elo_model(model):
         elo_table.ELO_TABLE_COLUMNS
     )
     assert table["elo"].max() == 0.0
+
+
+@pytest.mark.parametrize("pseudo_games", [2.0, 0.5])
+def test_pseudo_games_cap_a_one_sided_pair_by_hand(pseudo_games):
+    """a beats b in all 16 games (8 per colour). Each side of the pair gets g pseudo-games,
+    half won, so a wins 16 + g of 16 + 2g: a gap of 400·log10((16 + g) / g) Elo — 381.7 with
+    Jones's g = 2, 607.4 with g = 0.5. A non-default g is named in the elo_model column."""
+    from pipeline import elo_table
+
+    matches = pd.DataFrame(
+        {"black": ["a", "b"], "white": ["b", "a"], "black_wins": [8, 0], "white_wins": [0, 8]}
+    )
+    matches["games"] = 8
+    agents = pd.DataFrame(
+        {"agent": ["a", "b"], "run": "r", "snapshot": [0, 1], "board_size": 3, "width": 4,
+         "depth": 1, "search": "jones", "test_nodes": 1, "params": 10, "kind": "network",
+         "train_flops_jones": 1.0, "train_flops_standard": 2.0, "test_flops_jones": 1.0,
+         "test_flops_standard": 2.0}
+    )  # fmt: skip
+    table, _ = elo_table.board_table(matches, agents, pseudo_games=pseudo_games)
+    elo = table.set_index("agent")["elo"]
+    expected = 400 * np.log10((16 + pseudo_games) / pseudo_games)
+    assert elo["a"] - elo["b"] == pytest.approx(expected, abs=0.5)
+    assert (table["elo_model"] == ("jones" if pseudo_games == 2 else "jones, pseudo 0.5")).all()

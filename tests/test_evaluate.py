@@ -307,6 +307,8 @@ def test_validate_rejects_bad_values_before_compute(tmp_path):
         validate_eval(_config(tmp_path, "eval.variant_snapshots=first"))
     with pytest.raises(ValueError, match="eval.se_scope must be one of"):
         validate_eval(_config(tmp_path, "eval.se_scope=variants"))
+    with pytest.raises(ValueError, match="eval.elo_pseudo_games must be > 0"):
+        validate_eval(_config(tmp_path, "eval.elo_pseudo_games=0"))
     with pytest.raises(ValueError, match="no board-3 snapshots"):
         ev.evaluate(_config(tmp_path))
 
