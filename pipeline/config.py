@@ -29,7 +29,7 @@ from hex_env.solver import cache_dir
 from pipeline import jones
 from pipeline.layout import Layout
 from pipeline.progress import quiet_jax_logs
-from pipeline.ratings import ELO_MODELS, SE_SCOPES
+from pipeline.ratings import ELO_MODELS, JONES_PSEUDO_GAMES, SE_SCOPES
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 
@@ -177,7 +177,7 @@ class EvalConfig:
     elo_model: str = "jones"  # jones (per-pair colour symmetrisation) | colour_advantage
     # pseudo-games per side of each pair, half won (Jones: 2, i.e. +1 win / +2 games); they cap
     # a one-sided pair of n games at 400·log10((n + g) / g) Elo (16 games → 380 at g = 2)
-    elo_pseudo_games: float = 2.0
+    elo_pseudo_games: float = JONES_PSEUDO_GAMES
 
 
 @dataclasses.dataclass

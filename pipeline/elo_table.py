@@ -36,7 +36,13 @@ from hex_env.files import atomic_write_json
 from pipeline import results
 from pipeline.config import load, register_configs
 from pipeline.layout import Layout
-from pipeline.ratings import EloFit, fit_elo, suggest_pairs, suggest_pairs_for
+from pipeline.ratings import (
+    JONES_PSEUDO_GAMES,
+    EloFit,
+    fit_elo,
+    suggest_pairs,
+    suggest_pairs_for,
+)
 
 __all__ = ["ELO_TABLE_COLUMNS", "board_table", "build", "main", "suggest"]
 
@@ -59,7 +65,6 @@ ELO_TABLE_COLUMNS = (
     "anchor",
 )
 EXTRA_COLUMNS = ("kind", "greedy", "eps", "games")
-JONES_PSEUDO_GAMES = 2.0  # per side of each pair, half won: Jones's +1 win / +2 games
 PERFECT = "perfect"
 PERFECT_ANCHOR = f"{PERFECT}=0"  # `anchor` column of a table rated relative to the solver
 

@@ -44,6 +44,7 @@ __all__ = [
 ELO_PER_NAT = 400 / math.log(10)
 ELO_MODELS = ("jones", "colour_advantage")
 SE_SCOPES = ("pool", "all")  # whose SEs end active pairing: the pool, or node variants too
+JONES_PSEUDO_GAMES = 2.0  # per side of each pair, half of them won: Jones's +1 win / +2 games
 
 _COLUMNS = ("black", "white", "black_wins", "white_wins")
 
@@ -152,8 +153,8 @@ def fit_elo(
     *,
     model: str = "jones",
     anchor: str | None = None,
-    pseudo_wins: float = 1.0,
-    pseudo_games: float = 2.0,
+    pseudo_wins: float = JONES_PSEUDO_GAMES / 2,
+    pseudo_games: float = JONES_PSEUDO_GAMES,
     penalty: float = 0.01,
 ) -> EloFit:
     """Fit Bradley–Terry Elo ratings by penalised maximum likelihood.
