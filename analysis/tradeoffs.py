@@ -44,6 +44,7 @@ from analysis.scurve import (
     refit,
     select_policy,
 )
+from pipeline.ratings import difference_variance
 
 __all__ = [
     "FIG13_CONFIGS",
@@ -832,9 +833,8 @@ def node_scaling(variants: pd.DataFrame, cov: pd.DataFrame | None = None) -> dic
     else:
         ids = fit["agent"].to_numpy()
         slope, slope_se = elo_per_decade(fit["nodes"], fit["elo"], cov.loc[ids, ids])
-        a, b = g["agent"].to_numpy()[:-1], g["agent"].to_numpy()[1:]
-        var = [cov.at[i, i] + cov.at[j, j] - 2 * cov.at[i, j] for i, j in zip(a, b, strict=True)]
-        step_se = np.sqrt(np.maximum(var, 0.0))
+        agents = g["agent"].to_numpy()
+        step_se = np.sqrt(difference_variance(cov, agents[:-1], agents[1:]))
     steps = np.diff(g["elo"].to_numpy(float))
     return {
         "nodes": [int(n) for n in g["nodes"]],

@@ -39,6 +39,7 @@ from pipeline.layout import Layout
 from pipeline.ratings import (
     JONES_PSEUDO_GAMES,
     EloFit,
+    difference_variance,
     fit_elo,
     suggest_pairs,
     suggest_pairs_for,
@@ -213,8 +214,7 @@ def suggest(
     own = variants.str.replace(r"@\d+", f"@{nodes}", n=1, regex=True)
     known = own.isin(ids)
     v, s = variants[known].to_numpy(), own[known].to_numpy()
-    cov = fit.cov
-    var_rel = [cov.at[a, a] + cov.at[b, b] - 2 * cov.at[a, b] for a, b in zip(v, s, strict=True)]
+    var_rel = difference_variance(fit.cov, v, s)
     se_anchor = fit.se[v].to_numpy()  # relative to the anchor
     if len(ids) < 2:
         pairs = []
@@ -229,7 +229,7 @@ def suggest(
         "max_se_all": max(max_se, float(se_anchor.max())) if len(v) else max_se,
         "pairs": [list(p) for p in pairs],
         "agents": len(ids),
-        "max_se_variants": float(np.sqrt(max(var_rel))) if var_rel else None,
+        "max_se_variants": float(np.sqrt(var_rel.max())) if len(var_rel) else None,
         "elo_model": fit.model,
     }
     atomic_write_json(Layout(results_dir).board(board_size).suggest, out)

@@ -33,6 +33,7 @@ __all__ = [
     "ELO_MODELS",
     "ELO_PER_NAT",
     "EloFit",
+    "difference_variance",
     "fit_elo",
     "load_mohex_ladder",
     "suggest_pairs",
@@ -327,6 +328,13 @@ def load_mohex_ladder(path) -> pd.DataFrame:
     )
     df["games"] = df["black_wins"] + df["white_wins"]
     return df
+
+
+def difference_variance(cov: pd.DataFrame, a, b) -> np.ndarray:
+    """Var(r_a − r_b) = σ²_a + σ²_b − 2·σ_ab (Elo², clipped at 0) for each pair of agent ids in
+    the sequences `a` and `b`, from a fit's covariance (`EloFit.cov`)."""
+    var = [cov.at[i, i] + cov.at[j, j] - 2 * cov.at[i, j] for i, j in zip(a, b, strict=True)]
+    return np.maximum(np.asarray(var, float), 0.0)
 
 
 def suggest_pairs(fit: EloFit, matches: pd.DataFrame, k: int) -> list[tuple[str, str]]:

@@ -9,10 +9,10 @@ other variant of the same snapshot and search), joined through the snapshot's re
 the round-robin pool of that run at 64 nodes and the anchors (on boards the solver handles, the
 exact solver anchors perfect = 0, so the searches share one scale). Everything runs through
 `pipeline.evaluate`, so a rerun plays only missing games. Writes every (search, snapshot, nodes)
-Elo with its SE, the Elo per decade of nodes (generalised least squares of Elo on log10 nodes,
-1…64, under the fit's covariance) and whether Elo rises at every doubling (within the SE of the
-step, from the same covariance), to a JSON file keyed by board and
-run (other boards' and runs' rows are kept). `--se-target` then plays Jones's active rounds
+Elo with its SE, the Elo per decade of nodes (least squares of Elo on log10 nodes, 1…64, its SE
+from the fit's covariance) and whether Elo rises at every doubling (within the SE of the step,
+from the same covariance), to a JSON file keyed by board and run (other boards' and runs' rows
+are kept). `--se-target` then plays Jones's active rounds
 (`eval.se_scope=all`) until every rating of each search, variants included, has an SE relative
 to the anchor below it; `--searches ''` plays nothing and rewrites the JSON from the Elo table.
 """

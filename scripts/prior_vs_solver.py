@@ -20,11 +20,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import hex_env as he
 from agents.network import HexNet
 from agents.players import load_player, play_games, random_act, random_player
 from agents.search import SearchConfig
 from agents.snapshot import load_snapshot
-from hex_env import core as he
 from hex_env import solver
 
 
