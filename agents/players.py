@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 import hex_env as he
 from agents.network import HexNet
 from agents.search import SearchConfig, make_search_fn
-from agents.snapshot import load_snapshot
 from hex_env import solver
 
 ActFn = Callable[[jax.Array, he.HexState], jax.Array]
@@ -74,30 +71,6 @@ def _per_pairing_apply(apply):
     return paired
 
 
-def load_player(
-    snapshot_dir: str | Path,
-    *,
-    nodes: int | None = None,
-    greedy: bool = False,
-    search: SearchConfig | None = None,
-    noise: bool | None = None,
-) -> Player:
-    """A snapshot as a player: `nodes` network evaluations per move (default: its training
-    setting), moves sampled from the search policy or, with `greedy`, its argmax; `noise` as in
-    `network_act_fn` (None: the search's evaluation default)."""
-    params, meta = load_snapshot(snapshot_dir)
-    search = search or SearchConfig(**meta["search"])
-    if nodes is not None:
-        search = dataclasses.replace(search, nodes=nodes)
-    act = network_act_fn(
-        meta["board_size"], meta["width"], meta["depth"], search, greedy=greedy, noise=noise
-    )
-    name = f"{meta['run_name']}/{meta['index']:02d}@{search.nodes}"
-    return Player(
-        name, lambda key, states: act(params, key, states), dict(meta, test_nodes=search.nodes)
-    )
-
-
 def random_act(key: jax.Array, states: he.HexState) -> jax.Array:
     legal = jax.vmap(he.legal_action_mask)(states)
     legal = legal | ~legal.any(-1, keepdims=True)  # finished games: any action is a no-op
@@ -135,17 +108,6 @@ def play_games(black: Player, white: Player, size: int, n_games: int, key: jax.A
         return jax.lax.scan(move, states, jax.random.split(key, size * size))[0]
 
     return jax.jit(game_loop)(key)
-
-
-def black_wins_vs_solver(
-    snapshot_dir: str | Path, games: int = 256, nodes: int | None = None, seed: int = 7
-) -> float:
-    """The fixed perfect-play check (spec §5): the snapshot as black, argmax moves of its search,
-    no root noise, against the exact solver as white; the fraction of games black wins."""
-    player = load_player(snapshot_dir, nodes=nodes, greedy=True, noise=False)
-    size = player.meta["board_size"]
-    final = play_games(player, perfect_player(size), size, games, jax.random.key(seed))
-    return float((np.asarray(final.winner) == he.BLACK).mean())
 
 
 def resisting_perfect_action(solved: jax.Array, state: he.HexState, key: jax.Array) -> jax.Array:

@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.bootstrap import BootstrapResult, FitStatus, bootstrap
-from analysis.scurve import (
+from analysis.fits.bootstrap import BootstrapResult, FitStatus, bootstrap
+from analysis.fits.scurve import (
     SCurveFit,
     cluster_column,
     elo_on_plane,
@@ -44,7 +44,7 @@ from analysis.scurve import (
     refit,
     select_policy,
 )
-from pipeline.ratings import difference_variance
+from pipeline.evaluate.ratings import difference_variance
 
 __all__ = [
     "FIG13_CONFIGS",

@@ -15,14 +15,13 @@ import json
 import sys
 from pathlib import Path
 
-import hydra
 import pandas as pd
 from omegaconf import DictConfig
 
-from agents.snapshot import load_meta
-from pipeline import results
-from pipeline.config import load, register_configs
-from pipeline.layout import Layout
+from pipeline.infra import tables
+from pipeline.infra.config import hydra_main, load, register_configs
+from pipeline.infra.layout import Layout
+from pipeline.infra.snapshot import load_meta
 
 
 def _flatten(meta: dict) -> dict:
@@ -69,26 +68,26 @@ def build_catalog(results_dir: str | Path) -> dict[str, pd.DataFrame]:
         raise ValueError(f"results_dir {layout.root} does not exist")
     snapshots = snapshot_table(layout)
     boards = [layout.board(size) for size in layout.evaluated_boards()]
-    tables = {
+    catalog = {
         "runs": run_table(layout, snapshots),
         "snapshots": snapshots,
         "matches": _concat_boards([b.matches for b in boards]),
         "elo": _concat_boards([b.elo for b in boards]),
     }
-    for name, table in tables.items():
-        results.write_parquet(layout.catalog / f"{name}.parquet", table)
-    return tables
+    for name, table in catalog.items():
+        tables.write_parquet(layout.catalog / f"{name}.parquet", table)
+    return catalog
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra_main
 def main(cfg: DictConfig) -> None:
     job = load(cfg)
     try:
-        tables = build_catalog(job.results_dir)
+        catalog = build_catalog(job.results_dir)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
-    print(", ".join(f"{len(t)} {name}" for name, t in tables.items()))
+    print(", ".join(f"{len(t)} {name}" for name, t in catalog.items()))
 
 
 register_configs()

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import hydra
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from agents.players import black_wins_vs_solver
 from hex_env import solver
-from hex_env.files import atomic_write_bytes, atomic_write_json
-from pipeline.config import Config, load, register_configs
-from pipeline.layout import SNAPSHOT_META, SNAPSHOT_PARAMS, Layout
+from pipeline.evaluate.players import black_wins_vs_solver
+from pipeline.infra.config import Config, hydra_main, load, register_configs
+from pipeline.infra.files import atomic_write_bytes, atomic_write_json
+from pipeline.infra.layout import SNAPSHOT_META, SNAPSHOT_PARAMS, Layout
 
 CHECK_GAMES = 256
 
@@ -87,7 +86,7 @@ def publish(job: Config, config_yaml: str) -> dict:
     return agents
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra_main
 def main(cfg: DictConfig) -> None:
     job = load(cfg, check_publishable)
     agents = publish(job, OmegaConf.to_yaml(cfg, resolve=True))

@@ -4,8 +4,8 @@
 
 Stages, each resumable and each a separate process so that a failure names its stage: train the
 preset's sweep (`pipeline.sweep`), evaluate every board (`pipeline.evaluate`), rebuild the catalog
-(`pipeline.catalog`), fit and draw every figure (`analysis.figures`). Every stage gets this job's
-command-line overrides, so all of them read the same composed config. Re-running after an
+(`pipeline.catalog`), fit and draw every figure (`analysis.report.figures`). Every stage gets this
+job's command-line overrides, so all of them read the same composed config. Re-running after an
 interruption skips finished runs, resumes partial ones and plays only missing games;
 `<results_dir>/reproduction.json` adds up the stages' wall time over every invocation.
 """
@@ -18,13 +18,12 @@ import subprocess
 import sys
 import time
 
-import hydra
 from omegaconf import DictConfig
 
-from hex_env.files import atomic_write_json
-from pipeline.config import check_results_dir, load, register_configs
-from pipeline.layout import Layout
-from pipeline.provenance import code_version, host
+from pipeline.infra.config import check_results_dir, hydra_main, load, register_configs
+from pipeline.infra.files import atomic_write_json
+from pipeline.infra.layout import Layout
+from pipeline.infra.provenance import code_version, host
 from pipeline.sweep import REPO, check_grid, command_line_overrides
 
 
@@ -72,7 +71,7 @@ def _stage(name: str, module: str, overrides: list[str], record: Record) -> None
     print(f"== {name}: done in {time.perf_counter() - start:.0f} s", flush=True)
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra_main
 def main(cfg: DictConfig) -> None:
     job = load(cfg, check_results_dir)
     try:
@@ -91,7 +90,7 @@ def main(cfg: DictConfig) -> None:
         evaluate = [*task, f"board.size={size}"]
         _stage(f"evaluate {size}x{size}", "pipeline.evaluate", evaluate, record)
     _stage("catalog", "pipeline.catalog", task, record)
-    _stage("fit and draw", "analysis.figures", task, record)
+    _stage("fit and draw", "analysis.report", task, record)
     record.finish()
 
     print(

@@ -16,10 +16,10 @@ training job, and read from the resolved `run_name`. A run is
     pending    planned by the grid, not started
 
 Evaluation coverage is what `pipeline.evaluate` would do under the composed `eval` config: the
-games `pipeline.pool.build_pool` targets for the board's current snapshots, less the missing
-ones (`pipeline.pool.missing_games` against `eval/b<S>/matches.parquet`), and the agents with a
-row in `eval/b<S>/elo.parquet`. Exit status: 1 if any run failed or a result file is unreadable,
-2 if the results directory does not exist (one line), else 0.
+games `pipeline.evaluate.pool.build_pool` targets for the board's current snapshots, less the
+missing ones (`pipeline.evaluate.pool.missing_games` against `eval/b<S>/matches.parquet`), and the
+agents with a row in `eval/b<S>/elo.parquet`. Exit status: 1 if any run failed or a result file is
+unreadable, 2 if the results directory does not exist (one line), else 0.
 """
 
 from __future__ import annotations
@@ -31,16 +31,15 @@ import re
 import sys
 import time
 
-import hydra
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from agents.snapshot import SnapshotError, load_meta
-from hex_env.files import CorruptFileError
-from pipeline import results
-from pipeline.config import load, register_configs, to_object
-from pipeline.layout import Layout, RunFiles
-from pipeline.pool import build_pool, discover_snapshots, missing_games
+from pipeline.evaluate.pool import build_pool, discover_snapshots, missing_games
+from pipeline.infra import tables
+from pipeline.infra.config import hydra_main, load, register_configs, to_object
+from pipeline.infra.files import CorruptFileError
+from pipeline.infra.layout import Layout, RunFiles
+from pipeline.infra.snapshot import SnapshotError, load_meta
 
 STATES = ("done", "running", "failed", "stopped", "pending")
 DEFAULT_STALE_S = 300.0  # a heartbeat older than this is not a running job
@@ -207,7 +206,7 @@ def eval_coverage(cfg: DictConfig, size: int) -> EvalCoverage:
     snapshots = discover_snapshots(job.results_dir, size, job.eval.runs)
     coverage.snapshots = len(snapshots)
     try:
-        played = results.games_played(results.read_matches(job.results_dir, size))
+        played = tables.games_played(tables.read_matches(job.results_dir, size))
     except CorruptFileError as err:
         coverage.problem = str(err)
         played = {}
@@ -314,7 +313,7 @@ def format_status(status: SweepStatus) -> str:
     return "\n".join(lines)
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra_main
 def main(cfg: DictConfig) -> None:
     job = load(cfg)
     root = Layout(job.results_dir).root

@@ -16,13 +16,13 @@ import sys
 import time
 from pathlib import Path
 
-import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
-from pipeline.config import (
+from pipeline.infra.config import (
     check_results_dir,
     check_run_settings,
+    hydra_main,
     load,
     register_configs,
     to_object,
@@ -98,7 +98,7 @@ def command_line_overrides() -> list[str]:
     return [*hydra, *overrides.task]
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra_main
 def main(cfg: DictConfig) -> None:
     load(cfg, check_results_dir)
     try:

@@ -9,12 +9,12 @@ Two measurements, each over a grid of board size S, model width×depth, batch B 
     (`shared/baselines/naive_selfplay.py`: `mctx.gumbel_muzero_policy`, flood-fill win check, plain
     MLP) run the same algorithm with the same settings, so their ratio is the fair one; hexscale's
     Jones search (the training default) and Grill search (the corrected λ) are timed beside them.
-  * `train`: `pipeline.train.make_iteration`, the whole jitted self-play + learner call
+  * `train`: `pipeline.train.core.make_iteration`, the whole jitted self-play + learner call
     (rollout_steps moves in B envs, then B·rollout_steps samples trained once each, learner
     batch B), with Jones search unless `--train-kinds` says otherwise.
     Reports samples/s, node evaluations/s and train FLOPs/s in both conventions of
-    `pipeline.train.flops_per_sample` (Jones: N × weights+biases per sample; standard: 2 per MAC
-    over the N self-play forwards + learner forward/backward + bootstrap).
+    `pipeline.train.core.flops_per_sample` (Jones: N × weights+biases per sample; standard: 2 per
+    MAC over the N self-play forwards + learner forward/backward + bootstrap).
 
 Compilation is done before timing and reported apart (`compile_s`). Every number is the median
 over `--repeats` timed calls; implementations alternate call by call so load changes hit them alike.
@@ -49,8 +49,8 @@ import optax
 import hex_env as he
 from agents.network import HexNet, forward_flops
 from agents.search import SearchConfig, make_recurrent_fn, make_root_fn, make_search_fn
-from pipeline.config import BoardConfig, Config, ModelConfig, TrainSettings
-from pipeline.train import flops_per_sample, init_carry, make_iteration
+from pipeline.infra.config import BoardConfig, Config, ModelConfig, TrainSettings
+from pipeline.train.core import flops_per_sample, init_carry, make_iteration
 
 NAIVE_PATH = Path(__file__).resolve().parents[2] / "shared" / "baselines" / "naive_selfplay.py"
 

@@ -39,7 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import hex_env as he
-from pipeline.provenance import host
+from pipeline.infra.provenance import host
 
 PlayFn = Callable[[jax.Array], tuple[jax.Array, jax.Array]]
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from pipeline.provenance import host  # noqa: E402  (the checkout, not an installed copy)
+from pipeline.infra.provenance import host  # noqa: E402  (the checkout, not an installed copy)
 
 EVENTS = (
     "/jax/core/compile/jaxpr_trace_duration",
@@ -67,7 +67,7 @@ def make_pool(root: Path, size: int, search: str, snapshots: int = 11) -> None:
 
     from agents.network import forward_flops, init_params, param_count
     from agents.search import SearchConfig
-    from agents.snapshot import save_snapshot
+    from pipeline.infra.snapshot import save_snapshot
 
     settings = dataclasses.asdict(SearchConfig(kind=search, nodes=16))
     settings = {k: settings[k] for k in COMMON_SEARCH_FIELDS}  # loadable by both engines
@@ -111,7 +111,7 @@ def elo_agreement(a: Path, b: Path, size: int) -> tuple[float, float]:
     import numpy as np
     import pandas as pd
 
-    from pipeline.elo_table import board_table
+    from pipeline.evaluate.elo_table import board_table
 
     def ratings(root: Path) -> pd.DataFrame:
         board = root / "eval" / f"b{size}"

@@ -27,7 +27,7 @@ import hex_env as he  # noqa: E402
 from agents.network import init_params  # noqa: E402
 from agents.players import network_act_fn  # noqa: E402
 from agents.search import SearchConfig  # noqa: E402
-from pipeline.provenance import host  # noqa: E402
+from pipeline.infra.provenance import host  # noqa: E402
 
 PAIRINGS, GAMES = 32, 8
 CASES = ((64, 64), (512, 64), (256, 256), (512, 256))  # (tree capacity, nodes)

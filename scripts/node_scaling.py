@@ -26,13 +26,14 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.tradeoffs import node_scaling
-from hex_env.files import atomic_write_json
-from pipeline import elo_table, results
-from pipeline.config import compose
-from pipeline.evaluate import evaluate
-from pipeline.layout import Layout
-from pipeline.pool import discover_snapshots, network_agent
-from pipeline.provenance import code_version
+from pipeline.evaluate import elo_table
+from pipeline.evaluate.pool import discover_snapshots, network_agent
+from pipeline.evaluate.run import evaluate
+from pipeline.infra import tables
+from pipeline.infra.config import compose
+from pipeline.infra.files import atomic_write_json
+from pipeline.infra.layout import Layout
+from pipeline.infra.provenance import code_version
 
 REPO = Path(__file__).resolve().parents[1]
 SEARCHES = {  # label → eval.search_override
@@ -108,7 +109,7 @@ def main() -> None:
         print(f"   {summary['games']:,} games in {summary['wall_s']:.0f} s{largest}", flush=True)
     table = elo_table.build(args.results_dir, args.board)
     cov = elo_table.read_covariances(args.results_dir)[args.board]  # the fit `build` wrote
-    games = results.read_matches(args.results_dir, args.board).groupby(["black", "white"])
+    games = tables.read_matches(args.results_dir, args.board).groupby(["black", "white"])
     games = games["games"].sum()
     table = table[table["run"] == args.run]
     wanted = {int(s) for s in args.snapshots.split(",")}

@@ -22,10 +22,11 @@ import numpy as np
 
 import hex_env as he
 from agents.network import HexNet
-from agents.players import load_player, play_games, random_act, random_player
+from agents.players import play_games, random_act, random_player
 from agents.search import SearchConfig
-from agents.snapshot import load_snapshot
 from hex_env import solver
+from pipeline.evaluate.players import load_player
+from pipeline.infra.snapshot import load_snapshot
 
 
 def random_positions(size: int, n: int, plies: int, key: jax.Array) -> list[he.HexState]:

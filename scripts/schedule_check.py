@@ -4,7 +4,7 @@ Trains one agent per `--schedule` (`train.schedule=rollout|jones`, same settings
 Jones-FLOP budget (`train.max_flops`; savepoints log-spaced below it as in any run), then plays
 each snapshot as black against the exact solver (`agents.players.perfect_player`): argmax moves
 of the training search, no root noise, `--games` games per snapshot
-(`agents.players.black_wins_vs_solver`). Prints, per schedule, every
+(`pipeline.evaluate.players.black_wins_vs_solver`). Prints, per schedule, every
 evaluated snapshot and the first one that wins ≥ `--target` of its games: its samples, Jones
 FLOPs and training wall time (the run's own clock; evaluation excluded), also without the
 first jitted call, which compiles (a resumed run compiles again: measure uninterrupted runs).
@@ -27,12 +27,12 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 
-from agents.players import black_wins_vs_solver
-from agents.snapshot import load_meta
-from hex_env.files import atomic_write_json
-from pipeline.config import check_results_dir, load, register_configs, validate
-from pipeline.layout import Layout
-from pipeline.train import run
+from pipeline.evaluate.players import black_wins_vs_solver
+from pipeline.infra.config import check_results_dir, load, register_configs, validate
+from pipeline.infra.files import atomic_write_json
+from pipeline.infra.layout import Layout
+from pipeline.infra.snapshot import load_meta
+from pipeline.train.loop import run
 
 CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
 

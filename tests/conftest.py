@@ -17,9 +17,9 @@ import jax  # noqa: E402  (after XLA_FLAGS)
 
 from agents.network import forward_flops, init_params, param_count
 from agents.search import SearchConfig
-from agents.snapshot import save_snapshot
-from pipeline.config import compose, enable_compile_cache
-from pipeline.layout import Layout
+from pipeline.infra.config import compose, enable_compile_cache
+from pipeline.infra.layout import Layout
+from pipeline.infra.snapshot import save_snapshot
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -2,14 +2,23 @@
 
 import jax
 import jax.numpy as jnp
+import mctx
 import numpy as np
 import pytest
 from scipy.optimize import brentq
 
+import agents.search as search_lib
 import hex_env as he
 from agents import network
-from agents import search as search_lib
-from agents.search import SearchConfig, grill_policy, make_recurrent_fn, make_search_fn
+from agents.search import (
+    SearchConfig,
+    grill_policy,
+    loop,
+    make_recurrent_fn,
+    make_search_fn,
+    policies,
+    regularised,
+)
 from hex_env import solver
 
 
@@ -161,7 +170,6 @@ def _assert_same_tree(ours, theirs):
 @pytest.mark.parametrize("kind", ["jones", "grill", "puct", "gumbel"])
 def test_batched_search_loop_builds_the_same_tree_as_mctx(kind):
     """`_run_search` (batched backward pass, root rule hoisted) is a drop-in for mctx 0.0.71."""
-    import mctx
 
     net, params, root, invalid, recurrent_fn = _search_inputs()
     key = jax.random.key(11)
@@ -179,10 +187,10 @@ def test_batched_search_loop_builds_the_same_tree_as_mctx(kind):
             invalid_actions=invalid,
         )
         _assert_same_tree(
-            search_lib._run_search(params, key, **kwargs), mctx.search(params, key, **kwargs)
+            loop.run_search(params, key, **kwargs), mctx.search(params, key, **kwargs)
         )
     elif kind == "puct":
-        ours = search_lib._muzero_policy(
+        ours = policies.muzero_policy(
             params,
             key,
             root,
@@ -206,7 +214,7 @@ def test_batched_search_loop_builds_the_same_tree_as_mctx(kind):
         _assert_same_tree(ours.search_tree, theirs.search_tree)
         np.testing.assert_array_equal(ours.action_weights, theirs.action_weights)
     else:
-        ours = search_lib._gumbel_muzero_policy(
+        ours = policies.gumbel_muzero_policy(
             params,
             key,
             root,
@@ -236,7 +244,7 @@ def test_batched_search_loop_builds_the_same_tree_as_mctx(kind):
 def test_descent_sampler_draws_from_the_policy_and_never_a_cell_without_mass():
     probs = jnp.array([0.5, 0.0, 0.3, 0.2, 0.0]) * 0.999  # Σ ≠ 1 is fine
     keys = jax.random.split(jax.random.key(0), 40_000)
-    sample = jax.vmap(search_lib._sample, in_axes=(0, None))
+    sample = jax.vmap(regularised._sample, in_axes=(0, None))
     actions = np.asarray(sample(keys, probs))
     freq = np.bincount(actions, minlength=5) / actions.size
     np.testing.assert_allclose(freq, [0.5, 0.0, 0.3, 0.2, 0.0], atol=0.01)

@@ -9,9 +9,11 @@ import pytest
 from conftest import run_module
 from matplotlib.figure import Figure
 
-from analysis import figures, scurve, tradeoffs
-from analysis import jones_frontier as jf
-from analysis.synthetic import ELO_TABLE_COLUMNS, make_elo_table
+from analysis import tradeoffs
+from analysis.fits import jones_frontier as jf
+from analysis.fits import scurve
+from analysis.fits.synthetic import ELO_TABLE_COLUMNS, make_elo_table
+from analysis.report import figures
 
 FIGURE_NAMES = (
     "jones_frontier",
@@ -76,7 +78,7 @@ def test_cli_writes_every_figure_and_summary(table, tmp_path):
     table.to_parquet(results / "elo.parquet")
     out = tmp_path / "figs"
     result = run_module(
-        "analysis.figures", f"results_dir={results}", f"figures.out_dir={out}",
+        "analysis.report", f"results_dir={results}", f"figures.out_dir={out}",
         "figures.n_resamples=2",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
@@ -95,7 +97,7 @@ def test_cli_writes_every_figure_and_summary(table, tmp_path):
 
 
 def test_cli_refuses_a_missing_elo_table_in_one_line(tmp_path):
-    result = run_module("analysis.figures", f"results_dir={tmp_path}")
+    result = run_module("analysis.report", f"results_dir={tmp_path}")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"error: no Elo table at {tmp_path / 'elo.parquet'} (run pipeline.evaluate first)"

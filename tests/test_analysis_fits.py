@@ -6,9 +6,9 @@ import pytest
 from scipy.optimize import least_squares
 from scipy.special import expit
 
-from analysis import bootstrap as bs
-from analysis import scurve
-from analysis.synthetic import make_elo_table
+from analysis.fits import bootstrap as bs
+from analysis.fits import scurve
+from analysis.fits.synthetic import make_elo_table
 
 
 def _two_smoothness_sigma(x, a, x0, x1, d0, d1):
@@ -190,7 +190,7 @@ def test_scurve_bootstrap_is_clustered_by_run(table):
 
 
 def test_jones_frontier_fit_reports_status_and_uses_se():
-    from analysis import jones_frontier as jf
+    from analysis.fits import jones_frontier as jf
 
     runs = pd.DataFrame(
         {

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from conftest import run_module
 
-from analysis import jones_frontier as jf
+from analysis.fits import jones_frontier as jf
 
 DATA = (
     pathlib.Path(__file__).resolve().parents[2] / "shared" / "jones_data" / "derived_from_docs_svg"
@@ -34,7 +34,7 @@ def test_fit_reproduces_published_parameters():
 
 @needs_frontier
 def test_cli_prints_json():
-    result = run_module("analysis.jones_frontier", f"figures.frontier_csv={FRONTIER_CSV}")
+    result = run_module("analysis.fits.jones_frontier", f"figures.frontier_csv={FRONTIER_CSV}")
     assert result.returncode == 0, result.stderr[-2000:]
     out = json.loads(result.stdout)
     assert out["m"] == pytest.approx(PUBLISHED["m"], rel=0.03)

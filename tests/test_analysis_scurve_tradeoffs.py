@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import scurve, tradeoffs
-from analysis.synthetic import (
+from analysis import tradeoffs
+from analysis.fits import scurve
+from analysis.fits.synthetic import (
     logistic_truth_for_board,
     make_elo_table,
     make_logistic_table,

@@ -4,8 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import scurve, tradeoffs
-from analysis.synthetic import PlaneTruth, make_logistic_table, make_plane_table
+from analysis import tradeoffs
+from analysis.fits import scurve
+from analysis.fits.synthetic import PlaneTruth, make_logistic_table, make_plane_table
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
-"""Tests of pipeline.ratings: synthetic recovery under both Elo models, calibration, independent
-re-fits, colour-advantage stretching, MoHex ladders, active pairing."""
+"""Tests of pipeline.evaluate.ratings: synthetic recovery under both Elo models, calibration,
+independent re-fits, colour-advantage stretching, MoHex ladders, active pairing."""
 
 import dataclasses
 import re
@@ -11,7 +11,7 @@ import pytest
 from scipy import optimize
 from scipy.special import expit, log_expit
 
-from pipeline.ratings import (
+from pipeline.evaluate.ratings import (
     ELO_MODELS,
     ELO_PER_NAT,
     EloFit,
@@ -561,7 +561,7 @@ def test_suggest_pairs_breaks_ties_by_fewer_games():
 
 @pytest.mark.parametrize("model", ELO_MODELS)
 def test_board_table_records_the_elo_model(model):
-    from pipeline import elo_table
+    from pipeline.evaluate import elo_table
 
     matches, _ = _growing_advantage(1)
     matches["games"] = matches["black_wins"] + matches["white_wins"]
@@ -598,7 +598,7 @@ def test_pseudo_games_cap_a_one_sided_pair_by_hand(pseudo_games):
     """a beats b in all 16 games (8 per colour). Each side of the pair gets g pseudo-games,
     half won, so a wins 16 + g of 16 + 2g: a gap of 400·log10((16 + g) / g) Elo — 381.7 with
     Jones's g = 2, 607.4 with g = 0.5. A non-default g is named in the elo_model column."""
-    from pipeline import elo_table
+    from pipeline.evaluate import elo_table
 
     matches = pd.DataFrame(
         {"black": ["a", "b"], "white": ["b", "a"], "black_wins": [8, 0], "white_wins": [0, 8]}

@@ -18,13 +18,10 @@ from conftest import compose_config, fake_snapshot, run_module
 
 from agents.network import forward_flops
 from agents.players import eps_perfect_player
-from agents.snapshot import load_meta
-from pipeline import elo_table, results
-from pipeline import evaluate as ev
-from pipeline.config import AnchorConfig, BatchConfig, Config, validate_eval
-from pipeline.layout import Layout
-from pipeline.match_engine import Batch, MatchEngine, make_batches
-from pipeline.pool import (
+from pipeline.evaluate import elo_table
+from pipeline.evaluate import run as ev
+from pipeline.evaluate.match_engine import Batch, MatchEngine, make_batches
+from pipeline.evaluate.pool import (
     AgentSpec,
     anchor_agents,
     architecture_capacity,
@@ -33,6 +30,10 @@ from pipeline.pool import (
     missing_games,
     network_agent,
 )
+from pipeline.infra import tables as results
+from pipeline.infra.config import AnchorConfig, BatchConfig, Config, validate_eval
+from pipeline.infra.layout import Layout
+from pipeline.infra.snapshot import load_meta
 
 RUN = "b3-w4-d1-test"
 SIZE, WIDTH, DEPTH = 3, 4, 1
@@ -235,7 +236,7 @@ def test_round_robin_writes_matches_agents_and_elo(evaluated):
     ratings = board.set_index("agent")
     assert (board["anchor"] == "perfect=0").all() and ratings.loc["perfect", "elo"] == 0.0
     assert ratings.loc["random", "elo"] < ratings.loc["eps-perfect-0.3", "elo"] < 0
-    combined = pd.read_parquet(root / "elo.parquet")  # what analysis.figures reads
+    combined = pd.read_parquet(root / "elo.parquet")  # what analysis.report.figures reads
     assert set(combined["kind"]) == {"network"} and len(combined) == 4
     assert combined["test_nodes"].dtype == np.int64 and combined["elo_se"].gt(0).all()
     cov = elo_table.read_covariances(root)[SIZE]  # the same fit's covariance, every agent
@@ -392,7 +393,7 @@ def test_suggest_among_keeps_to_one_evaluations_agents(evaluated, tmp_path):
 def test_trained_agent_node_variants_rise(tmp_path):
     """A small trained 3×3 run (about a minute on CPU): its last snapshot gains Elo with
     node count (1 < 8 < 64), as on Jones's curves."""
-    from pipeline.train import run
+    from pipeline.train.loop import run
 
     cfg = compose_config(
         f"results_dir={tmp_path}", "model.width=16", "model.depth=2", "search.nodes=64",

@@ -17,7 +17,11 @@ import pytest
 from flax import serialization
 
 from agents.network import init_params
-from agents.snapshot import (
+from pipeline.infra import tables as results
+from pipeline.infra.files import CorruptFileError, atomic_write_bytes, atomic_write_json
+from pipeline.infra.metrics_log import MetricsLogger, scalars, wandb_run_id
+from pipeline.infra.progress import Progress, quiet_jax_logs
+from pipeline.infra.snapshot import (
     META_FILE,
     PARAMS_FILE,
     SnapshotError,
@@ -25,10 +29,6 @@ from agents.snapshot import (
     load_snapshot,
     save_snapshot,
 )
-from hex_env.files import CorruptFileError, atomic_write_bytes, atomic_write_json
-from pipeline import results
-from pipeline.metrics_log import MetricsLogger, scalars, wandb_run_id
-from pipeline.progress import Progress, quiet_jax_logs
 
 # --- progress ---
 
@@ -309,7 +309,7 @@ def test_damaged_parquet_one_line_error(tmp_path, which, damage):
 
 @pytest.fixture
 def run_files(tmp_path):
-    from pipeline.layout import RunFiles
+    from pipeline.infra.layout import RunFiles
 
     run = RunFiles(tmp_path / "run")
     run.dir.mkdir()
@@ -317,21 +317,21 @@ def run_files(tmp_path):
 
 
 def test_checkpoint_roundtrip(run_files):
-    from pipeline import train
+    from pipeline.train import run_files as train
 
     carry = {"w": np.arange(3.0), "b": np.zeros((2, 2))}
-    train._save_checkpoint(run_files, carry, train.Counters(iteration=7, samples=70))
-    restored, counters = train._load_checkpoint(run_files, {"w": np.zeros(3), "b": np.ones((2, 2))})
+    train.save_checkpoint(run_files, carry, train.Counters(iteration=7, samples=70))
+    restored, counters = train.load_checkpoint(run_files, {"w": np.zeros(3), "b": np.ones((2, 2))})
     np.testing.assert_array_equal(restored["w"], carry["w"])
     assert counters.iteration == 7
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "other shapes"])
 def test_corrupt_checkpoint_stops_with_one_line(run_files, capsys, damage):
-    from pipeline import train
+    from pipeline.train import run_files as train
 
     carry = {"w": np.arange(3.0)}
-    train._save_checkpoint(run_files, carry, train.Counters(iteration=7))
+    train.save_checkpoint(run_files, carry, train.Counters(iteration=7))
     data = run_files.checkpoint.read_bytes()
     if damage == "truncated":
         run_files.checkpoint.write_bytes(data[:-10])
@@ -340,7 +340,7 @@ def test_corrupt_checkpoint_stops_with_one_line(run_files, capsys, damage):
     else:
         carry = {"w": np.arange(4.0)}
     with pytest.raises(SystemExit) as info:
-        train._load_checkpoint(run_files, {"w": np.zeros(3)} if damage != "other shapes" else carry)
+        train.load_checkpoint(run_files, {"w": np.zeros(3)} if damage != "other shapes" else carry)
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"unreadable checkpoint {run_files.checkpoint}")
@@ -349,11 +349,11 @@ def test_corrupt_checkpoint_stops_with_one_line(run_files, capsys, damage):
 
 
 def test_corrupt_checkpoint_restart_flag_moves_files_aside(run_files, capsys):
-    from pipeline import train
+    from pipeline.train import run_files as train
 
     run_files.checkpoint.write_bytes(b"\x92")  # truncated msgpack array
     run_files.metrics.write_text('{"iteration": 1}\n')
-    assert train._load_checkpoint(run_files, {"w": np.zeros(3)}, restart_if_corrupt=True) is None
+    assert train.load_checkpoint(run_files, {"w": np.zeros(3)}, restart_if_corrupt=True) is None
     assert not run_files.checkpoint.exists() and not run_files.metrics.exists()
     kept = sorted(p.name for p in run_files.dir.iterdir())
     assert len(kept) == 2

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from conftest import compose_config, fake_snapshot
 
-from agents.players import black_wins_vs_solver, load_player
-from pipeline.layout import Layout
+from pipeline.evaluate.players import black_wins_vs_solver, load_player
+from pipeline.infra.layout import Layout
 from pipeline.publish import check_publishable, publish, top_agents
 
 

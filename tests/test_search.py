@@ -8,14 +8,15 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+import mctx
 import numpy as np
 import pytest
 from scipy.optimize import brentq
 
+import agents.search as search_lib
 import hex_env as he
-from agents import mctx_internals, network, players
-from agents import search as search_lib
-from agents.search import SearchConfig, make_search_fn
+from agents import network, players
+from agents.search import SearchConfig, loop, make_search_fn, mctx_internals, regularised
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -121,10 +122,10 @@ def test_traced_simulation_count_fills_the_first_slots_of_the_same_tree():
     )
     key = jax.random.key(5)
     traced = jax.jit(
-        lambda p, k, n: search_lib._run_search(p, k, num_simulations=n, capacity=capacity, **kwargs)
+        lambda p, k, n: loop.run_search(p, k, num_simulations=n, capacity=capacity, **kwargs)
     )
     for nodes in (1, 2, 5, 16):
-        want = search_lib._run_search(params, key, num_simulations=nodes - 1, **kwargs)
+        want = loop.run_search(params, key, num_simulations=nodes - 1, **kwargs)
         got = traced(params, key, jnp.int32(nodes - 1))
         for name in ("node_visits", "node_values", "children_visits", "children_values",
                      "children_index", "parents", "action_from_parent", "raw_values"):  # fmt: skip
@@ -281,7 +282,7 @@ def test_root_mass_on_the_best_arm_grows_with_simulations():
     rewards = jnp.array([0.0, 0.2, 0.5, -0.3])
 
     def recurrent_fn(params, key, action, embedding):
-        out = search_lib.mctx.RecurrentFnOutput(
+        out = mctx.RecurrentFnOutput(
             reward=rewards[action],
             discount=jnp.zeros_like(rewards[action]),
             prior_logits=jnp.zeros((action.shape[0], arms)),
@@ -289,14 +290,14 @@ def test_root_mass_on_the_best_arm_grows_with_simulations():
         )
         return out, embedding
 
-    root = search_lib.mctx.RootFnOutput(
+    root = mctx.RootFnOutput(
         prior_logits=jnp.zeros((batch, arms)), value=jnp.zeros(batch), embedding=jnp.zeros(batch)
     )
     cfg = SearchConfig(kind="jones")
     select = search_lib.regularised_select(cfg)
     mass = []
     for nodes in (4, 16, 64):
-        tree = search_lib._run_search(
+        tree = loop.run_search(
             None,
             jax.random.key(0),
             root=root,
@@ -308,7 +309,7 @@ def test_root_mass_on_the_best_arm_grows_with_simulations():
             invalid_actions=jnp.zeros((batch, arms), bool),
         )
         roots = jnp.zeros(batch, jnp.int32)
-        policy = jax.vmap(search_lib._grill_node_policy, in_axes=(0, 0, None))(tree, roots, cfg)
+        policy = jax.vmap(regularised.node_policy, in_axes=(0, 0, None))(tree, roots, cfg)
         mass.append(float(jnp.mean(policy[:, 2])))
     print("root mass on the best arm at 4, 16, 64 nodes:", mass)
     assert mass[0] < mass[1] < mass[2], mass
@@ -345,7 +346,7 @@ def _minmax_vs_affine(tree, cfg, min_max):
     logits = np.asarray(tree.children_prior_logits, np.float64)
     ours = np.asarray(
         jax.vmap(
-            jax.vmap(search_lib._grill_node_policy, in_axes=(None, 0, None)),
+            jax.vmap(regularised.node_policy, in_axes=(None, 0, None)),
             in_axes=(0, None, None),
         )(tree, jnp.arange(visits.shape[1]), cfg)  # fmt: skip
     )
@@ -364,7 +365,7 @@ def _minmax_vs_affine(tree, cfg, min_max):
 
 def _regularised_tree(net, params, states, cfg, size, nodes):
     root, legal = search_lib.make_root_fn(net.apply)(params, states)
-    return search_lib._run_search(
+    return loop.run_search(
         params,
         jax.random.key(1),
         root=root,

@@ -10,12 +10,12 @@ import pytest
 from conftest import TINY_TRAIN, compose_config, fake_snapshot, run_module
 from hydra import compose, initialize_config_dir
 
-import pipeline.train as train
+import pipeline.train.loop as train
 from agents.search import SearchConfig
-from hex_env.files import atomic_write_json
-from pipeline import results
-from pipeline.config import CONF_DIR, register_configs
-from pipeline.layout import Layout
+from pipeline.infra import tables as results
+from pipeline.infra.config import CONF_DIR, register_configs
+from pipeline.infra.files import atomic_write_json
+from pipeline.infra.layout import Layout
 from pipeline.status import format_status, planned_runs, run_status, sweep_status
 
 # +experiment=tiny (3×3, jones, 4 nodes) with four widths in the grid

@@ -10,8 +10,14 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from pipeline.catalog import build_catalog
-from pipeline.config import CONF_DIR, register_configs, savepoint_bounds, validate, validate_eval
-from pipeline.layout import Layout
+from pipeline.infra.config import (
+    CONF_DIR,
+    register_configs,
+    savepoint_bounds,
+    validate,
+    validate_eval,
+)
+from pipeline.infra.layout import Layout
 from pipeline.sweep import check_grid, run_all, train_commands
 
 

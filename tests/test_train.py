@@ -15,15 +15,14 @@ import optax
 import pytest
 from conftest import compose_config, run_module
 
-from agents.snapshot import load_meta
-from pipeline.config import Config
-from pipeline.layout import Layout
-from pipeline.train import (
+from pipeline.infra.config import Config
+from pipeline.infra.layout import Layout
+from pipeline.infra.snapshot import load_meta
+from pipeline.train.core import (
     Transition,
     Window,
     init_carry,
     make_iteration,
-    run,
     steps_per_call,
     value_targets,
     window_init,
@@ -32,6 +31,7 @@ from pipeline.train import (
     window_slots,
     window_targets,
 )
+from pipeline.train.loop import run
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = [
@@ -298,7 +298,7 @@ def test_a_run_is_never_resumed_or_reused_under_other_training_settings(tmp_path
     settings may differ, and so may savepoint tables that give the same savepoints."""
     from omegaconf import OmegaConf
 
-    from pipeline.config import check_run_settings
+    from pipeline.infra.config import check_run_settings
 
     files = Layout(tmp_path).run("tiny")
     files.dir.mkdir(parents=True)
@@ -322,7 +322,7 @@ def test_a_run_is_never_resumed_or_reused_under_other_training_settings(tmp_path
 
 
 def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_files(tmp_path, monkeypatch, capsys):
-    from pipeline import train
+    from pipeline.train import loop as train
 
     real = train.make_iteration
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.players import black_wins_vs_solver
+from pipeline.evaluate.players import black_wins_vs_solver
 
 REPO = Path(__file__).resolve().parents[1]
 

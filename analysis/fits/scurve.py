@@ -39,8 +39,8 @@ import pandas as pd
 from scipy.optimize import least_squares
 from scipy.special import expit
 
-from analysis.bootstrap import BootstrapResult, FitStatus, bootstrap, fit_status
-from pipeline.elo_table import PERFECT_ANCHOR
+from analysis.fits.bootstrap import BootstrapResult, FitStatus, bootstrap, fit_status
+from pipeline.evaluate.elo_table import PERFECT_ANCHOR
 
 __all__ = [
     "POLICIES",

@@ -1,10 +1,11 @@
 """The one composed config of every entry point (conf/config.yaml): the schema Hydra validates
 YAML against, `validate`/`validate_eval` that reject bad values before any compute, and
-per-board defaults derived from `pipeline.jones`.
+per-board defaults derived from `pipeline.infra.jones`.
 
 The tree mirrors the code: `board` (hex_env), `model` (agents.network), `search`
 (agents.search.SearchConfig), `train` (pipeline.train), `eval` (pipeline.evaluate), `figures`
-(analysis.figures), `sweep` (pipeline.sweep); `results_dir` is the root of `pipeline.layout`.
+(analysis.report.figures), `sweep` (pipeline.sweep); `results_dir` is the root of
+`pipeline.infra.layout`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import hydra
 import jax
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
@@ -26,12 +28,12 @@ from omegaconf.errors import OmegaConfBaseException
 
 from agents.search import SearchConfig
 from hex_env.solver import cache_dir
-from pipeline import jones
-from pipeline.layout import Layout
-from pipeline.progress import quiet_jax_logs
-from pipeline.ratings import ELO_MODELS, JONES_PSEUDO_GAMES, SE_SCOPES
+from pipeline.evaluate.ratings import ELO_MODELS, JONES_PSEUDO_GAMES, SE_SCOPES
+from pipeline.infra import jones
+from pipeline.infra.layout import Layout
+from pipeline.infra.progress import quiet_jax_logs
 
-CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
 
 @dataclasses.dataclass
@@ -182,7 +184,7 @@ class EvalConfig:
 
 @dataclasses.dataclass
 class FiguresConfig:
-    """`analysis.figures` (fits and figures) and `analysis.jones_frontier`."""
+    """`analysis.report.figures` (fits and figures) and `analysis.fits.jones_frontier`."""
 
     convention: str = "jones"  # FLOP convention of the axes: jones | standard
     nodes: int = 64  # node count of the frontier policy (the round-robin reference)
@@ -192,7 +194,7 @@ class FiguresConfig:
     seed: int = 0
     elo_table: str | None = None  # null: <results_dir>/elo.parquet
     out_dir: str | None = None  # null: <results_dir>/figures
-    frontier_csv: str | None = None  # analysis.jones_frontier: a frontier CSV to fit
+    frontier_csv: str | None = None  # analysis.fits.jones_frontier: a frontier CSV to fit
     publish_dir: str | None = None  # pipeline.publish: where results go in the repository
 
 
@@ -213,9 +215,14 @@ class Config:
 
 
 def _layout_path(name: str, root: str, *args: str) -> str:
-    """`${layout:NAME,ROOT[,ARG]}`: a path from `pipeline.layout.Layout(ROOT)`."""
+    """`${layout:NAME,ROOT[,ARG]}`: a path from `pipeline.infra.layout.Layout(ROOT)`."""
     target = getattr(Layout(root), name)
     return str(target(*args).dir if callable(target) else target)
+
+
+def hydra_main(task: Callable[[DictConfig], None]) -> Callable[[], None]:
+    """`@hydra.main` over conf/config.yaml: the decorator of every entry point's `main`."""
+    return hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")(task)
 
 
 def register_configs() -> None:

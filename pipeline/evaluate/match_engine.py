@@ -12,7 +12,7 @@ every game evaluated by its pairing's net (params stacked per pairing,
 2–4× (`scripts/bench_tree.py`). The node count is traced inside a tree of
 `pool.node_capacity(nodes)` nodes (one node needs no tree and has its own program), and every
 call of a group is padded to the same number of pairings, so an evaluation compiles a handful
-of programs, and JAX's persistent compilation cache (`pipeline.config.enable_compile_cache`)
+of programs, and JAX's persistent compilation cache (`pipeline.infra.config.enable_compile_cache`)
 skips even those on a rerun.
 
 Random streams belong to games, not batches: game g of the games of (black, white) that follow
@@ -36,9 +36,9 @@ import hex_env as he
 from agents.network import pad_params
 from agents.players import eps_perfect_act_fn, network_act_fn
 from agents.search import SearchConfig
-from agents.snapshot import load_snapshot
-from pipeline.config import BatchConfig
-from pipeline.pool import AgentSpec, node_capacity
+from pipeline.evaluate.pool import AgentSpec, node_capacity
+from pipeline.infra.config import BatchConfig
+from pipeline.infra.snapshot import load_snapshot
 
 
 def _next_pow2(n: int) -> int:

@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 
 from agents.search import SearchConfig
-from agents.snapshot import check_snapshot, load_meta
 from hex_env import solver
-from pipeline import results
-from pipeline.config import AnchorConfig, Config
-from pipeline.layout import Layout
+from pipeline.infra import tables
+from pipeline.infra.config import AnchorConfig, Config
+from pipeline.infra.layout import Layout
+from pipeline.infra.snapshot import check_snapshot, load_meta
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,10 +46,10 @@ class AgentSpec:
     forward_flops_standard: float | None = None
 
     def compile_key(self, arch: tuple[int, int] | None = None) -> tuple:
-        """Agents with equal keys share one compiled move function (`pipeline.match_engine`):
-        same architecture (or every net padded to `arch` = (width, depth)), test search (node
-        count aside) and move rule; whether it searches at all (one node needs no tree) is part
-        of the key, the node count is not."""
+        """Agents with equal keys share one compiled move function
+        (`pipeline.evaluate.match_engine`): same architecture (or every net padded to `arch` =
+        (width, depth)), test search (node count aside) and move rule; whether it searches at all
+        (one node needs no tree) is part of the key, the node count is not."""
         if self.kind != "network":
             return ("anchor",)
         settings = {k: v for k, v in json.loads(self.search_settings).items() if k != "nodes"}
@@ -58,8 +58,8 @@ class AgentSpec:
         return ("network", shape, search, self.greedy, self.test_nodes > 1)
 
     def row(self) -> dict:
-        """This agent as a row of `agents.parquet` (pipeline.results.AGENT_COLUMNS)."""
-        row = {c: getattr(self, c, None) for c in results.AGENT_COLUMNS}
+        """This agent as a row of `agents.parquet` (pipeline.infra.tables.AGENT_COLUMNS)."""
+        row = {c: getattr(self, c, None) for c in tables.AGENT_COLUMNS}
         if self.kind == "network":
             row["test_flops_jones"] = self.test_nodes * self.forward_flops_jones
             row["test_flops_standard"] = self.test_nodes * self.forward_flops_standard
@@ -146,7 +146,7 @@ def discover_snapshots(
 ) -> list[tuple[Path, dict]]:
     """(directory, meta) of every complete snapshot of board `size` under the results
     directory, sorted by (run, index); `runs` restricts the run names. A damaged snapshot is
-    skipped with a one-line warning naming it (`agents.snapshot.check_snapshot`)."""
+    skipped with a one-line warning naming it (`pipeline.infra.snapshot.check_snapshot`)."""
     found = []
     for directory in Layout(results_dir).snapshot_dirs():
         problem = check_snapshot(directory)

@@ -1,17 +1,18 @@
 """Elo tables of the evaluation stage: agents' metadata joined with Bradley–Terry ratings.
 
-`build` fits `pipeline.ratings.fit_elo` per board from the match and agent files and writes
-(paths: `pipeline.layout`)
+`build` fits `pipeline.evaluate.ratings.fit_elo` per board from the match and agent files and writes
+(paths: `pipeline.infra.layout`)
 
 - ``eval/b<S>/elo.parquet``: every agent of the pool (networks, node variants, anchors);
-- ``elo.parquet``: the network agents of every evaluated board, the table `analysis.figures`
+- ``elo.parquet``: the network agents of every evaluated board, the table `analysis.report.figures`
   reads (columns `ELO_TABLE_COLUMNS`, then elo_model, kind, greedy, games);
 
 and `suggest` writes ``eval/b<S>/suggest.json`` for active pairing: the largest rating standard
 error among the round-robin pool (anchors and networks at the reference node count), Jones's
-K most informative pairs of that pool to play next (`pipeline.ratings.suggest_pairs`), and the
-largest SE of a node variant relative to its own snapshot.
-``python -m pipeline.elo_table results_dir=DIR`` refits every board with ``eval.elo_model``.
+K most informative pairs of that pool to play next (`pipeline.evaluate.ratings.suggest_pairs`), and
+the largest SE of a node variant relative to its own snapshot.
+``python -m pipeline.evaluate.elo_table results_dir=DIR`` refits every board with
+``eval.elo_model``.
 
 Anchor: where the pool holds the exact solver ("perfect"), ratings are relative to it
 ("perfect=0", hex_experiments.md §5, with ε-perfect players as the informative anchors of §8);
@@ -27,16 +28,11 @@ import sys
 from collections.abc import Collection
 from pathlib import Path
 
-import hydra
 import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
-from hex_env.files import atomic_write_json
-from pipeline import results
-from pipeline.config import load, register_configs
-from pipeline.layout import Layout
-from pipeline.ratings import (
+from pipeline.evaluate.ratings import (
     JONES_PSEUDO_GAMES,
     EloFit,
     difference_variance,
@@ -44,6 +40,10 @@ from pipeline.ratings import (
     suggest_pairs,
     suggest_pairs_for,
 )
+from pipeline.infra import tables
+from pipeline.infra.config import hydra_main, load, register_configs
+from pipeline.infra.files import atomic_write_json
+from pipeline.infra.layout import Layout
 
 __all__ = ["ELO_TABLE_COLUMNS", "board_table", "build", "main", "suggest"]
 
@@ -80,7 +80,7 @@ def board_table(
     """(Elo table of one board's pool, the `EloFit`) from its match and agent tables.
 
     Every agent with at least one game gets a row; the anchor is the exact solver when it has
-    played, else the top agent. `model` is the Elo model of `pipeline.ratings.fit_elo`
+    played, else the top agent. `model` is the Elo model of `pipeline.evaluate.ratings.fit_elo`
     (default Jones's colour-symmetrised fit) and `pseudo_games` its pseudo-games per side of a
     pair, half of them won (Jones: 2); both are recorded in the column ``elo_model``.
     """
@@ -135,23 +135,23 @@ def build(
     pseudo_games: float = JONES_PSEUDO_GAMES,
 ) -> pd.DataFrame:
     """Fit and write the Elo table of `board_size` (default: every evaluated board) with Elo
-    `model` (`pipeline.ratings.ELO_MODELS`) and its covariance (``elo_cov.parquet``), then
+    `model` (`pipeline.evaluate.ratings.ELO_MODELS`) and its covariance (``elo_cov.parquet``), then
     refresh the combined ``results_dir/elo.parquet``. Returns the fitted boards' full tables."""
     layout = Layout(results_dir)
     evaluated = layout.evaluated_boards()
-    tables = []
+    boards = []
     for size in evaluated if board_size is None else [board_size]:
         table, fit = board_table(
-            results.read_matches(results_dir, size), results.read_agents(results_dir, size),
+            tables.read_matches(results_dir, size), tables.read_agents(results_dir, size),
             model=model, pseudo_games=pseudo_games,
         )  # fmt: skip
-        results.write_parquet(layout.board(size).elo, table)
+        tables.write_parquet(layout.board(size).elo, table)
         if fit.cov is not None:
-            results.write_parquet(layout.board(size).elo_cov, fit.cov.reset_index(names="agent"))
+            tables.write_parquet(layout.board(size).elo_cov, fit.cov.reset_index(names="agent"))
         else:
             layout.board(size).elo_cov.unlink(missing_ok=True)  # never a stale fit's
-        tables.append(table)
-    if not tables:
+        boards.append(table)
+    if not boards:
         raise ValueError(f"no evaluated boards under {layout.eval}")
     combined = [
         _network_only(pd.read_parquet(layout.board(size).elo))
@@ -160,8 +160,8 @@ def build(
     ]
     combined = [t for t in combined if not t.empty]
     if combined:
-        results.write_parquet(layout.elo, pd.concat(combined, ignore_index=True))
-    return pd.concat(tables, ignore_index=True)
+        tables.write_parquet(layout.elo, pd.concat(combined, ignore_index=True))
+    return pd.concat(boards, ignore_index=True)
 
 
 def read_covariances(results_dir: str | Path) -> dict[int, pd.DataFrame]:
@@ -189,8 +189,8 @@ def suggest(
     "max_se_all", "pairs", "agents", "max_se_variants", "elo_model"}``.
 
     The pool is the anchors and the networks at the reference count `nodes`; its `k` pairs
-    come from `pipeline.ratings.suggest_pairs` and ``max_se`` is its largest SE (relative to
-    the anchor). Node variants play a fixed design among their snapshot's variants;
+    come from `pipeline.evaluate.ratings.suggest_pairs` and ``max_se`` is its largest SE (relative
+    to the anchor). Node variants play a fixed design among their snapshot's variants;
     ``max_se_variants`` reports their largest SE relative to their own snapshot at `nodes`
     (the uncertainty of Elo vs nodes at a fixed snapshot), ``max_se_all`` the largest SE
     relative to the anchor over pool and variants. With `scope` "all" and a `se_target`, the
@@ -200,8 +200,8 @@ def suggest(
     `among` restricts pairs and SEs to those agents (an evaluation's own pool), while the fit
     uses every game on the board: other searches or configs may share the results directory.
     """
-    matches = results.read_matches(results_dir, board_size)
-    agents = results.read_agents(results_dir, board_size)
+    matches = tables.read_matches(results_dir, board_size)
+    agents = tables.read_agents(results_dir, board_size)
     table, fit = board_table(matches, agents, model=model, pseudo_games=pseudo_games)
     if among is not None:
         table = table[table["agent"].isin(among)]
@@ -258,7 +258,7 @@ def print_tables(table: pd.DataFrame) -> None:
         print(_format(part.sort_values("elo", ascending=False)))
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra_main
 def main(cfg: DictConfig) -> None:
     """Refit and print the Elo tables of every evaluated board with `eval.elo_model`."""
     job = load(cfg)

@@ -1,4 +1,5 @@
-"""Evaluation result files: their columns, and atomic, locked writes (paths: `pipeline.layout`).
+"""Evaluation result files: their columns, and atomic, locked writes (paths:
+`pipeline.infra.layout`).
 
     eval/b<S>/matches.parquet             append-only game results, one row per played batch
     eval/b<S>/agents.parquet              one row per agent ever entered in the b<S> pool
@@ -19,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from hex_env.files import CorruptFileError, atomic_write_bytes
-from pipeline.layout import Layout
+from pipeline.infra.files import CorruptFileError, atomic_write_bytes
+from pipeline.infra.layout import Layout
 
 MATCH_COLUMNS = (
     "board_size",  # b of the b×b board

@@ -32,9 +32,9 @@ import pandas as pd
 from scipy.special import expit
 
 from agents.network import param_count
-from analysis.scurve import SCurveParams, Sigma, predict_elo
-from pipeline import jones
-from pipeline.elo_table import ELO_TABLE_COLUMNS
+from analysis.fits.scurve import SCurveParams, Sigma, predict_elo
+from pipeline.evaluate.elo_table import ELO_TABLE_COLUMNS
+from pipeline.infra import jones
 
 __all__ = [
     "BOARD_TRAIN_FLOPS_BOUNDS",

@@ -3,18 +3,19 @@
     python -m pipeline.evaluate board.size=3 results_dir=outputs eval.games_per_pair=64
     python -m pipeline.evaluate +experiment=smoke board.size=4          # a preset's evaluation
 
-The pool (`pipeline.pool`) is every snapshot of the board at `eval.reference_nodes` plus the
-anchors, in a round robin (both colours, from the empty board), and each snapshot's node
+The pool (`pipeline.evaluate.pool`) is every snapshot of the board at `eval.reference_nodes` plus
+the anchors, in a round robin (both colours, from the empty board), and each snapshot's node
 variants among themselves; with `eval.active=true` the round robin is replaced by Jones's active
 pairing: a sparse start, then rounds of the pairs that most reduce rating variance, until every
 pool rating's standard error is below `eval.se_target` (with `eval.se_scope=all`, every node
 variant's too, relative to the anchor). The plan is "target games per ordered
 (black, white) pair minus games already in the match file", so re-running on a grown results
-directory plays only the missing games. Games run in `pipeline.match_engine`.
+directory plays only the missing games. Games run in `pipeline.evaluate.match_engine`.
 
-Ratings belong to evaluation: this module fits Bradley–Terry in-process (`pipeline.ratings`,
-`pipeline.elo_table`) to choose active pairs and writes the Elo tables at the end; `analysis/`
-only reads those tables.
+Ratings belong to evaluation: this module fits Bradley–Terry in-process
+(`pipeline.evaluate.ratings`,
+`pipeline.evaluate.elo_table`) to choose active pairs and writes the Elo tables at the end;
+`analysis/` only reads those tables.
 """
 
 from __future__ import annotations
@@ -23,18 +24,14 @@ import math
 import sys
 import time
 
-import hydra
 import jax
 import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
-from hex_env.files import CorruptFileError
-from pipeline import elo_table, results
-from pipeline.config import Config, check_results_dir, load, register_configs, validate_eval
-from pipeline.layout import Layout
-from pipeline.match_engine import Batch, MatchEngine, make_batches
-from pipeline.pool import (
+from pipeline.evaluate import elo_table
+from pipeline.evaluate.match_engine import Batch, MatchEngine, make_batches
+from pipeline.evaluate.pool import (
     Pool,
     architecture_capacity,
     build_pool,
@@ -42,7 +39,18 @@ from pipeline.pool import (
     initial_active_targets,
     missing_games,
 )
-from pipeline.progress import Progress
+from pipeline.infra import tables
+from pipeline.infra.config import (
+    Config,
+    check_results_dir,
+    hydra_main,
+    load,
+    register_configs,
+    validate_eval,
+)
+from pipeline.infra.files import CorruptFileError
+from pipeline.infra.layout import Layout
+from pipeline.infra.progress import Progress
 
 
 def _rows(batch: Batch, black_wins: np.ndarray) -> pd.DataFrame:
@@ -72,7 +80,7 @@ def play_missing(
     """Play every game in `targets` not yet in the match file; append results after each batch.
     Returns counts and timings."""
     size = cfg.board.size
-    played = results.games_played(results.read_matches(cfg.results_dir, size))
+    played = tables.games_played(tables.read_matches(cfg.results_dir, size))
     need = missing_games(targets, played)
     batches = make_batches(need, pool.agents, cfg.eval.batch, played, engine.arch)
     planned = sum(need.values())
@@ -87,7 +95,7 @@ def play_missing(
     try:
         for batch in batches:  # the same key for every call: streams follow the pairing
             black_wins = engine.play(batch, key)
-            results.append_matches(cfg.results_dir, size, _rows(batch, black_wins))
+            tables.append_matches(cfg.results_dir, size, _rows(batch, black_wins))
             done += sum(batch.games)
             if progress is not None:
                 progress.update(sum(batch.games))
@@ -114,7 +122,7 @@ def evaluate(cfg: Config) -> dict:
     size = cfg.board.size
     pool = build_pool(cfg, discover_snapshots(cfg.results_dir, size, cfg.eval.runs))
     rows = pd.DataFrame([a.row() for a in pool.agents.values()])
-    results.merge_agents(cfg.results_dir, size, rows)
+    tables.merge_agents(cfg.results_dir, size, rows)
     arch = architecture_capacity(pool.agents.values()) if cfg.eval.batch.share_programs else None
     engine = MatchEngine(size, arch=arch)
     summary = {"board_size": size, "agents": len(pool.agents), "games": 0, "wall_s": 0.0}
@@ -151,7 +159,7 @@ def evaluate(cfg: Config) -> dict:
             summary["max_se"] = suggestion[scoped]
             if summary["max_se"] < cfg.eval.se_target or not suggestion["pairs"]:
                 break
-            played = results.games_played(results.read_matches(cfg.results_dir, size))
+            played = tables.games_played(tables.read_matches(cfg.results_dir, size))
             more = {}
             for a, b in suggestion["pairs"]:
                 for pair in ((a, b), (b, a)):
@@ -163,7 +171,7 @@ def evaluate(cfg: Config) -> dict:
     return summary
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra_main
 def main(cfg: DictConfig) -> None:
     job = load(cfg, validate_eval, check_results_dir, check_snapshots)
     try:
@@ -186,6 +194,3 @@ def main(cfg: DictConfig) -> None:
 
 
 register_configs()
-
-if __name__ == "__main__":
-    main()

@@ -1,6 +1,6 @@
 """Figures of Epoch (2023) and Jones (2021) from an Elo table, and a one-call report writer.
 
-``python -m analysis.figures results_dir=DIR [figures.out_dir=DIR/figures]
+``python -m analysis.report results_dir=DIR [figures.out_dir=DIR/figures]
 [figures.convention=jones] [figures.nodes=64] [figures.board_size=9] [figures.n_resamples=50]``
 reads ``DIR/elo.parquet`` (or ``figures.elo_table``) and writes PNG + PDF of every figure plus
 summary.json and summary.md.
@@ -20,19 +20,19 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import hydra  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
-from analysis import jones_frontier as jf  # noqa: E402
-from analysis import scurve, tradeoffs  # noqa: E402
-from hex_env.files import atomic_write_bytes  # noqa: E402
-from pipeline.config import load, register_configs  # noqa: E402
-from pipeline.elo_table import read_covariances  # noqa: E402
-from pipeline.layout import Layout  # noqa: E402
+from analysis import tradeoffs  # noqa: E402
+from analysis.fits import jones_frontier as jf  # noqa: E402
+from analysis.fits import scurve
+from pipeline.evaluate.elo_table import read_covariances  # noqa: E402
+from pipeline.infra.config import hydra_main, load, register_configs  # noqa: E402
+from pipeline.infra.files import atomic_write_bytes  # noqa: E402
+from pipeline.infra.layout import Layout  # noqa: E402
 
 __all__ = [
     "FIG13_CONFIGS",
@@ -708,7 +708,7 @@ def write_all(
     inside the measured node range unless `extrapolate_nodes` (then flagged). Every fit
     reports convergence, parameters at bounds, RMS and n; a failed fit is written on its
     figure. Node scaling takes its SEs from the Elo fits' `covariances` (board → agents ×
-    agents, `pipeline.elo_table.read_covariances`) where given, else from the table's SEs.
+    agents, `pipeline.evaluate.elo_table.read_covariances`) where given, else from the table's SEs.
     Returns the summary dict that is also written as JSON.
     """
     df = elo_table if isinstance(elo_table, pd.DataFrame) else pd.read_parquet(elo_table)
@@ -912,7 +912,7 @@ def write_all(
     return summary
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra_main
 def main(cfg: DictConfig) -> None:
     """Fit everything and draw every figure from `<results_dir>/elo.parquet` (or
     `figures.elo_table`) into `<results_dir>/figures` (or `figures.out_dir`)."""
@@ -944,6 +944,3 @@ def main(cfg: DictConfig) -> None:
 
 
 register_configs()
-
-if __name__ == "__main__":
-    main()

@@ -10,7 +10,7 @@
 # limitations under the License.
 #
 # Changes from the original (hexscale):
-#   * only the private helpers agents/search.py needs, so that nothing imports `mctx._src`;
+#   * only the private helpers agents/search/ needs, so that nothing imports `mctx._src`;
 #   * chex shape assertions and pytype annotations removed, formatting to this repo's style;
 #   * `instantiate_tree_from_root` takes the number of tree nodes to allocate (`num_nodes`)
 #     instead of `num_simulations` (mctx allocates num_simulations + 1), so that a search can run

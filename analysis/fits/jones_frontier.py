@@ -7,7 +7,7 @@ Model (Jones 2021, "Scaling Scaling Laws with Board Games", §4; boardlaw `analy
 with C the train compute (Jones convention by default), b the board side. The fit is joint over
 board sizes, least squares on Elo, to the empirical frontier (max Elo over runs at each compute).
 
-CLI: ``python -m analysis.jones_frontier FRONTIER.csv`` prints the fitted parameters as JSON;
+CLI: ``python -m analysis.fits.jones_frontier FRONTIER.csv`` prints the fitted parameters as JSON;
 the CSV has columns ``boardsize, log10_train_flops, elo``.
 """
 
@@ -18,14 +18,13 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import hydra
 import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 from scipy.optimize import least_squares
 
-from analysis.bootstrap import BootstrapResult, FitStatus, bootstrap, fit_status
-from pipeline.config import load, register_configs
+from analysis.fits.bootstrap import BootstrapResult, FitStatus, bootstrap, fit_status
+from pipeline.infra.config import hydra_main, load, register_configs
 
 __all__ = [
     "FrontierFit",
@@ -408,7 +407,7 @@ def predict_held_out_board(
     )
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra_main
 def main(cfg: DictConfig) -> None:
     """Fit the frontier CSV `figures.frontier_csv` and print the parameters as JSON."""
     job = load(cfg)

@@ -11,11 +11,11 @@
         elo_cov.parquet                the Elo fit's covariance (agent column + one per agent)
       elo.parquet                      network agents of every board (what analysis reads)
       catalog/{runs,snapshots,matches,elo}.parquet
-      figures/                         PNG + PDF, summary.json, summary.md (analysis.figures)
+      figures/                         PNG + PDF, summary.json, summary.md (analysis.report.figures)
       logs/                            Hydra's job logs and submitit files
       reproduction.json                stage wall times of every pipeline.reproduce invocation
 
-Configs reach the same paths through the `${layout:...}` resolver (`pipeline.config`), so no
+Configs reach the same paths through the `${layout:...}` resolver (`pipeline.infra.config`), so no
 path is spelled in two places.
 """
 

@@ -19,7 +19,7 @@ import jax
 from flax import serialization, traverse_util
 
 from agents.network import init_params
-from hex_env.files import CorruptFileError, create_temp_dir
+from pipeline.infra.files import CorruptFileError, create_temp_dir
 
 PARAMS_FILE = "params.msgpack"
 META_FILE = "meta.json"

@@ -1,0 +1,1 @@
+"""The figures and the summary report of a results directory."""

@@ -1,0 +1,1 @@
+"""Evaluation: the agent pool, the batched match engine, Elo ratings and tables."""

@@ -1,0 +1,1 @@
+"""Training one agent: the jitted self-play + learner core, the run directory's files, the loop."""
