@@ -20,7 +20,7 @@ metrics and the progress bar; the run directory's files are `pipeline.train.run_
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -30,11 +30,10 @@ from flax import struct
 import hex_env as he
 from agents import network
 from agents.search import make_search_fn
+from pipeline.infra import jones
 from pipeline.infra.config import (
     Config,
 )
-
-LEARNER_FORWARD_MULTIPLE = 3  # forward + backward ≈ 3 forward passes per trained sample
 
 
 class Transition(NamedTuple):
@@ -182,6 +181,62 @@ def random_warmup(envs: he.HexState, key: jax.Array) -> he.HexState:
     return jax.lax.scan(move, envs, (jnp.arange(cells), keys))[0]
 
 
+class Actor(NamedTuple):
+    """The carry of the self-play scan: frozen params, the envs they play."""
+
+    params: Any
+    envs: he.HexState
+
+
+class Played(NamedTuple):
+    """One self-play move in every env: the sample, the root value, the ply after the move."""
+
+    transition: Transition
+    root_value: jax.Array  # [n_envs]
+    ply: jax.Array  # [n_envs]
+
+
+class Learner(NamedTuple):
+    """The carry of the learner scan."""
+
+    params: Any
+    opt_state: optax.OptState
+
+
+class Losses(NamedTuple):
+    total: jax.Array
+    policy: jax.Array
+    value: jax.Array
+
+
+class JonesState(NamedTuple):
+    """The carry of the jones schedule's scan: a move then a learner step from the window."""
+
+    params: Any
+    opt_state: optax.OptState
+    envs: he.HexState
+    window: Window
+
+
+class JonesStep(NamedTuple):
+    losses: Losses
+    played: Played
+
+
+def _metrics(losses: Losses, played: Played) -> dict:
+    done, plies = played.transition.done, played.ply
+    n_games = jnp.maximum(done.sum(), 1)
+    return {
+        "loss/total": losses.total.mean(),
+        "loss/policy": losses.policy.mean(),
+        "loss/value": losses.value.mean(),
+        "selfplay/games_finished": done.sum(),
+        "selfplay/game_length": jnp.sum(jnp.where(done, plies, 0)) / n_games,
+        "selfplay/black_win_rate": jnp.sum(done & (plies % 2 == 1)) / n_games,
+        "selfplay/root_value": played.root_value.mean(),
+    }
+
+
 def make_iteration(cfg: Config, optimizer: optax.GradientTransformation):
     """One jitted host call: `steps_per_call(cfg)` self-play moves in every env and the learner
     steps of `cfg.train.schedule` (rollout: after the moves; jones: one after each move)."""
@@ -191,67 +246,52 @@ def make_iteration(cfg: Config, optimizer: optax.GradientTransformation):
     n_samples = cfg.train.n_envs * cfg.train.rollout_steps
     n_minibatches = n_samples // cfg.train.batch_size
 
-    def selfplay_step(carry, key):
-        params, envs = carry
-        out = search(params, key, envs, explore=True)
-        obs = jax.vmap(he.observe)(envs)
-        moved = jax.vmap(he.step)(envs, out.action)
-        record = Transition(obs, out.policy, moved.reward, moved.terminated)
-        return (params, he.reset_where_done(moved)), (record, out.value, moved.ply)
+    def selfplay_step(actor: Actor, key) -> tuple[Actor, Played]:
+        out = search(actor.params, key, actor.envs, explore=True)
+        obs = jax.vmap(he.observe)(actor.envs)
+        moved = jax.vmap(he.step)(actor.envs, out.action)
+        transition = Transition(obs, out.policy, moved.reward, moved.terminated)
+        return Actor(actor.params, he.reset_where_done(moved)), Played(
+            transition, out.value, moved.ply
+        )
 
-    def learner_step(state, batch):
-        params, opt_state = state
+    def learner_step(learner: Learner, batch) -> tuple[Learner, Losses]:
         grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-        (loss, (policy_loss, value_loss)), grads = grad_fn(params, net.apply, *batch)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), (loss, policy_loss, value_loss)
+        (loss, (policy_loss, value_loss)), grads = grad_fn(learner.params, net.apply, *batch)
+        updates, opt_state = optimizer.update(grads, learner.opt_state, learner.params)
+        params = optax.apply_updates(learner.params, updates)
+        return Learner(params, opt_state), Losses(loss, policy_loss, value_loss)
 
-    def selfplay_metrics(done, plies, root_values):
-        n_games = jnp.maximum(done.sum(), 1)
-        return {
-            "selfplay/games_finished": done.sum(),
-            "selfplay/game_length": jnp.sum(jnp.where(done, plies, 0)) / n_games,
-            "selfplay/black_win_rate": jnp.sum(done & (plies % 2 == 1)) / n_games,
-            "selfplay/root_value": root_values.mean(),
-        }
-
-    def jones_step(state, key):
-        params, opt_state, envs, window = state
+    def jones_step(state: JonesState, key) -> tuple[JonesState, JonesStep]:
         play_key, sample_key = jax.random.split(key)
-        (_, envs), (record, root_value, ply) = selfplay_step((params, envs), play_key)
-        window = window_push(window, record)
-        _, bootstrap = net.apply(params, jax.vmap(he.observe)(envs))  # after the newest move
+        actor, played = selfplay_step(Actor(state.params, state.envs), play_key)
+        window = window_push(state.window, played.transition)
+        _, bootstrap = net.apply(state.params, jax.vmap(he.observe)(actor.envs))  # newest move
         obs, policy, targets, _, _ = window_sample(
             window, bootstrap, sample_key, cfg.train.batch_size
         )
-        (params, opt_state), losses = learner_step((params, opt_state), (obs, policy, targets))
-        return (params, opt_state, envs, window), (losses, record.done, ply, root_value)
+        learner, losses = learner_step(
+            Learner(state.params, state.opt_state), (obs, policy, targets)
+        )
+        state = JonesState(learner.params, learner.opt_state, actor.envs, window)
+        return state, JonesStep(losses, played)
 
     @jax.jit
     def jones_iteration(carry: TrainCarry) -> tuple[TrainCarry, dict]:
         key, play_key = jax.random.split(carry.key)
         step_keys = jax.random.split(play_key, steps_per_call(cfg))
-        state = (carry.params, carry.opt_state, carry.envs, carry.window)
-        (params, opt_state, envs, window), (losses, done, plies, root_values) = jax.lax.scan(
-            jones_step, state, step_keys
-        )
-        loss, policy_loss, value_loss = losses
-        metrics = {
-            "loss/total": loss.mean(),
-            "loss/policy": policy_loss.mean(),
-            "loss/value": value_loss.mean(),
-            **selfplay_metrics(done, plies, root_values),
-        }
-        return TrainCarry(params, opt_state, envs, key, window), metrics
+        state = JonesState(carry.params, carry.opt_state, carry.envs, carry.window)
+        state, steps = jax.lax.scan(jones_step, state, step_keys)
+        carry = TrainCarry(state.params, state.opt_state, state.envs, key, state.window)
+        return carry, _metrics(steps.losses, steps.played)
 
     @jax.jit
     def iteration(carry: TrainCarry) -> tuple[TrainCarry, dict]:
         key, play_key, shuffle_key = jax.random.split(carry.key, 3)
         step_keys = jax.random.split(play_key, cfg.train.rollout_steps)
-        (_, envs), (traj, root_values, plies) = jax.lax.scan(
-            selfplay_step, (carry.params, carry.envs), step_keys
-        )
-        _, bootstrap = net.apply(carry.params, jax.vmap(he.observe)(envs))
+        actor, played = jax.lax.scan(selfplay_step, Actor(carry.params, carry.envs), step_keys)
+        traj = played.transition
+        _, bootstrap = net.apply(carry.params, jax.vmap(he.observe)(actor.envs))
         targets = value_targets(traj.reward, traj.done, bootstrap)
 
         flat = lambda x: x.reshape((n_samples,) + x.shape[2:])
@@ -260,16 +300,11 @@ def make_iteration(cfg: Config, optimizer: optax.GradientTransformation):
             lambda x: flat(x)[order].reshape((n_minibatches, -1) + x.shape[2:]),
             (traj.obs, traj.policy, targets),
         )
-        (params, opt_state), (loss, policy_loss, value_loss) = jax.lax.scan(
-            learner_step, (carry.params, carry.opt_state), batches
+        learner, losses = jax.lax.scan(
+            learner_step, Learner(carry.params, carry.opt_state), batches
         )
-        metrics = {
-            "loss/total": loss.mean(),
-            "loss/policy": policy_loss.mean(),
-            "loss/value": value_loss.mean(),
-            **selfplay_metrics(traj.done, plies, root_values),
-        }
-        return TrainCarry(params, opt_state, envs, key), metrics
+        carry = TrainCarry(learner.params, learner.opt_state, actor.envs, key)
+        return carry, _metrics(losses, played)
 
     return jones_iteration if cfg.train.schedule == "jones" else iteration
 
@@ -291,7 +326,7 @@ def flops_per_sample(cfg: Config) -> tuple[float, float]:
     learner (rollout: each sample once; jones: batch_size per n_envs moves) and the bootstrap
     value forwards (rollout: one per env per window; jones: one per env per move)."""
     size, width, depth = cfg.board.size, cfg.model.width, cfg.model.depth
-    jones = cfg.search.nodes * network.forward_flops(size, width, depth, "jones")
+    jones_flops = cfg.search.nodes * network.forward_flops(size, width, depth, "jones")
     forward = network.forward_flops(size, width, depth, "standard")
     if cfg.train.schedule == "jones":
         trained = cfg.train.batch_size / cfg.train.n_envs  # trained samples per self-play sample
@@ -299,6 +334,6 @@ def flops_per_sample(cfg: Config) -> tuple[float, float]:
     else:
         trained = 1.0
         bootstrap = forward / cfg.train.rollout_steps
-    standard = (cfg.search.nodes + LEARNER_FORWARD_MULTIPLE * trained) * forward + bootstrap
-    return float(jones), float(standard)
+    forwards = cfg.search.nodes + jones.LEARNER_FORWARD_EQUIVALENTS * trained
+    return float(jones_flops), float(forwards * forward + bootstrap)
 

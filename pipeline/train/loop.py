@@ -28,12 +28,13 @@ from pipeline.infra.config import (
     validate,
 )
 from pipeline.infra.files import atomic_write_bytes, atomic_write_json
-from pipeline.infra.layout import Layout
+from pipeline.infra.layout import Layout, RunFiles
 from pipeline.infra.metrics_log import MetricsLogger
 from pipeline.infra.progress import Progress
 from pipeline.infra.provenance import code_version
 from pipeline.infra.snapshot import save_snapshot
 from pipeline.train.core import (
+    TrainCarry,
     flops_per_sample,
     init_carry,
     make_iteration,
@@ -72,48 +73,46 @@ def run(cfg: Config) -> dict:
     return summary
 
 
-def _train(cfg: Config) -> dict:
-    validate(cfg)
-    run = Layout(cfg.results_dir).run(cfg.run_name)
-    run_dir = run.dir
-    if run.done.exists():
-        summary = json.loads(run.done.read_text())
-        print(f"{run_dir}: already finished ({summary['snapshots']} snapshots)")
-        return summary
-    run_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(run)
-    atomic_write_bytes(run.config, OmegaConf.to_yaml(OmegaConf.structured(cfg)).encode())
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What a run trains to and what each iteration adds: the savepoints (Jones train FLOPs),
+    the sample cap, and the samples and FLOPs of one jitted call."""
 
-    low, high, sample_cap = savepoint_bounds(cfg.train, cfg.board.size)
-    savepoints = np.geomspace(low, high, cfg.train.n_snapshots)
-    jones_per_sample, standard_per_sample = flops_per_sample(cfg)
-    samples_per_iteration = cfg.train.n_envs * steps_per_call(cfg)
-    optimizer = optax.adam(cfg.train.lr)
-    iteration = make_iteration(cfg, optimizer)
+    savepoints: np.ndarray
+    last_flops: float
+    sample_cap: float
+    samples_per_iteration: int
+    jones_per_sample: float
+    standard_per_sample: float
 
-    carry = init_carry(cfg, optimizer)
-    restored = load_checkpoint(
-        run, carry, restart_if_corrupt=cfg.train.restart_on_corrupt_checkpoint
-    )
-    counters = Counters()
-    if restored is not None:
-        carry, counters = restored
-        print(f"resuming {run_dir} at iteration {counters.iteration}, {counters.samples:,} samples")
-    truncate_metrics(run.metrics, counters.iteration)  # rows past the checkpoint (or all)
+    @classmethod
+    def of(cls, cfg: Config) -> Plan:
+        low, high, sample_cap = savepoint_bounds(cfg.train, cfg.board.size)
+        jones, standard = flops_per_sample(cfg)
+        return cls(
+            savepoints=np.geomspace(low, high, cfg.train.n_snapshots),
+            last_flops=float(high),
+            sample_cap=sample_cap,
+            samples_per_iteration=cfg.train.n_envs * steps_per_call(cfg),
+            jones_per_sample=jones,
+            standard_per_sample=standard,
+        )
 
-    code = code_version()
-    meta_base = {
+    def finished(self, counters: Counters) -> bool:
+        return counters.next_snapshot >= len(self.savepoints) or counters.samples >= self.sample_cap
+
+
+def snapshot_meta(cfg: Config) -> dict:
+    """The meta.json fields every snapshot of the run shares."""
+    size, width, depth = cfg.board.size, cfg.model.width, cfg.model.depth
+    return {
         "run_name": cfg.run_name,
-        "board_size": cfg.board.size,
-        "width": cfg.model.width,
-        "depth": cfg.model.depth,
-        "params": network.param_count(cfg.board.size, cfg.model.width, cfg.model.depth),
-        "forward_flops_jones": network.forward_flops(
-            cfg.board.size, cfg.model.width, cfg.model.depth, "jones"
-        ),
-        "forward_flops_standard": network.forward_flops(
-            cfg.board.size, cfg.model.width, cfg.model.depth, "standard"
-        ),
+        "board_size": size,
+        "width": width,
+        "depth": depth,
+        "params": network.param_count(size, width, depth),
+        "forward_flops_jones": network.forward_flops(size, width, depth, "jones"),
+        "forward_flops_standard": network.forward_flops(size, width, depth, "standard"),
         "search": dataclasses.asdict(cfg.search),
         "train": {
             k: v
@@ -121,116 +120,193 @@ def _train(cfg: Config) -> dict:
             if k not in ("flops_bounds", "sample_caps")
         },
         "seed": cfg.train.seed,
-        "code_version": code,
+        "code_version": code_version(),
     }
 
-    def snapshot(index: int, capped: bool) -> None:
-        meta = dict(
-            meta_base,
-            index=index,
-            savepoint_flops_jones=float(savepoints[min(index, len(savepoints) - 1)]),
-            samples=counters.samples,
-            train_flops_jones=counters.train_flops_jones,
-            train_flops_standard=counters.train_flops_standard,
-            wall_s=counters.wall_s,
-            capped=capped,
+
+def record(counters: Counters, plan: Plan, metrics: dict, elapsed: float, nodes: int) -> dict:
+    """Count one iteration into `counters`; returns its metrics.jsonl row."""
+    if not math.isfinite(metrics["loss/total"]):
+        raise FloatingPointError(
+            f"non-finite loss at iteration {counters.iteration + 1}; stopping. The last good "
+            "snapshot and checkpoint in the run directory are kept."
         )
-        save_snapshot(run.snapshot(index), carry.params, meta)
+    samples = plan.samples_per_iteration
+    counters.iteration += 1
+    counters.samples += samples
+    counters.train_flops_jones += samples * plan.jones_per_sample
+    counters.train_flops_standard += samples * plan.standard_per_sample
+    counters.wall_s += elapsed
+    rates = {"samples_per_s": samples / elapsed, "node_evals_per_s": samples * nodes / elapsed}
+    row = {"iteration": counters.iteration, **dataclasses.asdict(counters), **rates, **metrics}
+    del row["next_snapshot"]
+    return row
 
-    metrics_sinks = MetricsLogger(
-        run_dir,
-        tensorboard=cfg.train.tensorboard,
-        wandb=cfg.train.wandb,
-        wandb_project=cfg.train.wandb_project,
-        run_name=cfg.run_name,
-        config=dataclasses.asdict(cfg),
-        resume_step=counters.iteration,
+
+def snapshot_due(counters: Counters, plan: Plan) -> tuple[int, bool] | None:
+    """(index, capped) of the snapshot to write after this iteration, advancing
+    `counters.next_snapshot`; None if no savepoint was crossed. Several savepoints crossed at
+    once share one snapshot; the sample cap writes the next one, marked capped."""
+    crossed = int(np.searchsorted(plan.savepoints, counters.train_flops_jones, side="right"))
+    if crossed > counters.next_snapshot:
+        counters.next_snapshot = crossed
+        return crossed - 1, False
+    if counters.samples >= plan.sample_cap:
+        counters.next_snapshot += 1
+        return counters.next_snapshot - 1, True
+    return None
+
+
+def save_run_snapshot(run: RunFiles, params, meta: dict, counters: Counters, plan: Plan,
+                      index: int, capped: bool) -> None:  # fmt: skip
+    savepoint = float(plan.savepoints[min(index, len(plan.savepoints) - 1)])
+    meta = dict(
+        meta,
+        index=index,
+        savepoint_flops_jones=savepoint,
+        samples=counters.samples,
+        train_flops_jones=counters.train_flops_jones,
+        train_flops_standard=counters.train_flops_standard,
+        wall_s=counters.wall_s,
+        capped=capped,
     )
-    preemption = Preemption()
-    progress = None
-    if cfg.train.progress:
-        progress = Progress(
-            total=float(high), initial=min(counters.train_flops_jones, high), unit="FLOP",
-            unit_scale=True, desc=cfg.run_name,
-            interval_s=cfg.train.progress_interval_s,
-        )  # fmt: skip
-    last_checkpoint = time.monotonic()
-    last_heartbeat = write_heartbeat(run, counters)
-    metrics_file = run.metrics.open("a")
-    try:
-        while counters.next_snapshot < len(savepoints) and counters.samples < sample_cap:
-            start = time.perf_counter()
-            carry, metrics = iteration(carry)
-            metrics = {k: float(v) for k, v in metrics.items()}
-            elapsed = time.perf_counter() - start
-            if not math.isfinite(metrics["loss/total"]):
-                raise FloatingPointError(
-                    f"non-finite loss at iteration {counters.iteration + 1}; stopping. The last "
-                    f"good snapshot and checkpoint in {run_dir} are kept."
-                )
-            counters.iteration += 1
-            counters.samples += samples_per_iteration
-            counters.train_flops_jones += samples_per_iteration * jones_per_sample
-            counters.train_flops_standard += samples_per_iteration * standard_per_sample
-            counters.wall_s += elapsed
-            rates = {
-                "samples_per_s": samples_per_iteration / elapsed,
-                "node_evals_per_s": samples_per_iteration * cfg.search.nodes / elapsed,
-            }
-            row = {
-                "iteration": counters.iteration,
-                **dataclasses.asdict(counters),
-                **rates,
-                **metrics,
-            }
-            del row["next_snapshot"]
-            metrics_file.write(json.dumps(row) + "\n")
-            metrics_file.flush()
-            metrics_sinks.log(counters.iteration, row)
-            if time.monotonic() - last_heartbeat >= HEARTBEAT_EVERY_S:
-                last_heartbeat = write_heartbeat(run, counters)
+    save_snapshot(run.snapshot(index), params, meta)
 
-            crossed = int(np.searchsorted(savepoints, counters.train_flops_jones, side="right"))
-            if crossed > counters.next_snapshot:
-                snapshot(crossed - 1, capped=False)  # several crossed at once share one snapshot
-                counters.next_snapshot = crossed
-            elif counters.samples >= sample_cap:
-                snapshot(counters.next_snapshot, capped=True)
-                counters.next_snapshot += 1
-            if progress is not None:
-                progress.set_postfix(
-                    samples_per_s=f"{rates['samples_per_s']:.3g}",
-                    evals_per_s=f"{rates['node_evals_per_s']:.3g}",
-                    loss=f"{metrics['loss/total']:.3f}",
-                    snap=counters.next_snapshot,
-                    refresh=False,
-                )
-                progress.update(min(counters.train_flops_jones, high) - progress.n)
-            now = time.monotonic()
-            if preemption.signum or now - last_checkpoint >= cfg.train.checkpoint_every_s:
-                save_checkpoint(run, carry, counters)
-                last_checkpoint = now
-                if preemption.signum:
-                    name = signal.Signals(preemption.signum).name
-                    print(f"{name}: checkpointed {run_dir} at iteration {counters.iteration}")
-                    preemption.finish()
-    finally:
-        preemption.restore()
-        metrics_file.close()
-        metrics_sinks.close()
-        if progress is not None:
-            progress.close()
 
+class Sinks:
+    """Where an iteration's row goes: metrics.jsonl, TensorBoard/W&B, the progress bar and the
+    heartbeat (every HEARTBEAT_EVERY_S)."""
+
+    def __init__(self, cfg: Config, run: RunFiles, counters: Counters, plan: Plan):
+        self.run, self.last_flops = run, plan.last_flops
+        self.file = run.metrics.open("a")
+        self.loggers = MetricsLogger(
+            run.dir,
+            tensorboard=cfg.train.tensorboard,
+            wandb=cfg.train.wandb,
+            wandb_project=cfg.train.wandb_project,
+            run_name=cfg.run_name,
+            config=dataclasses.asdict(cfg),
+            resume_step=counters.iteration,
+        )
+        self.progress = None
+        if cfg.train.progress:
+            self.progress = Progress(
+                total=plan.last_flops, initial=min(counters.train_flops_jones, plan.last_flops),
+                unit="FLOP", unit_scale=True, desc=cfg.run_name,
+                interval_s=cfg.train.progress_interval_s,
+            )  # fmt: skip
+        self.last_heartbeat = write_heartbeat(run, counters)
+
+    def log(self, counters: Counters, row: dict) -> None:
+        self.file.write(json.dumps(row) + "\n")
+        self.file.flush()
+        self.loggers.log(counters.iteration, row)
+        if time.monotonic() - self.last_heartbeat >= HEARTBEAT_EVERY_S:
+            self.last_heartbeat = write_heartbeat(self.run, counters)
+
+    def show(self, counters: Counters, row: dict) -> None:
+        if self.progress is None:
+            return
+        self.progress.set_postfix(
+            samples_per_s=f"{row['samples_per_s']:.3g}",
+            evals_per_s=f"{row['node_evals_per_s']:.3g}",
+            loss=f"{row['loss/total']:.3f}",
+            snap=counters.next_snapshot,
+            refresh=False,
+        )
+        self.progress.update(min(counters.train_flops_jones, self.last_flops) - self.progress.n)
+
+    def close(self) -> None:
+        self.file.close()
+        self.loggers.close()
+        if self.progress is not None:
+            self.progress.close()
+
+
+def start_run(cfg: Config, run: RunFiles) -> dict | None:
+    """The finished run's summary, or None after preparing its directory for (re)starting."""
+    if run.done.exists():
+        summary = json.loads(run.done.read_text())
+        print(f"{run.dir}: already finished ({summary['snapshots']} snapshots)")
+        return summary
+    run.dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(run)
+    atomic_write_bytes(run.config, OmegaConf.to_yaml(OmegaConf.structured(cfg)).encode())
+    return None
+
+
+def resume(cfg: Config, run: RunFiles, optimizer) -> tuple[TrainCarry, Counters]:
+    """The checkpointed state, or a fresh one; metrics rows past it are dropped."""
+    carry, counters = init_carry(cfg, optimizer), Counters()
+    restored = load_checkpoint(
+        run, carry, restart_if_corrupt=cfg.train.restart_on_corrupt_checkpoint
+    )
+    if restored is not None:
+        carry, counters = restored
+        print(f"resuming {run.dir} at iteration {counters.iteration}, {counters.samples:,} samples")
+    truncate_metrics(run.metrics, counters.iteration)
+    return carry, counters
+
+
+def checkpoint_if_due(run: RunFiles, carry: TrainCarry, counters: Counters,
+                      preemption: Preemption, due: bool) -> None:  # fmt: skip
+    """Checkpoint when due or signalled; after a signal, hand over to `preemption.finish`."""
+    if not (preemption.signum or due):
+        return
+    save_checkpoint(run, carry, counters)
+    if preemption.signum:
+        name = signal.Signals(preemption.signum).name
+        print(f"{name}: checkpointed {run.dir} at iteration {counters.iteration}")
+        preemption.finish()
+
+
+def finish_run(cfg: Config, run: RunFiles, carry: TrainCarry, counters: Counters) -> dict:
     save_checkpoint(run, carry, counters)
     write_heartbeat(run, counters)
     summary = {
         "run_name": cfg.run_name,
         "snapshots": len(list(run.snapshots.glob("[0-9]*"))),
         **dataclasses.asdict(counters),
-        "code_version": code,
+        "code_version": code_version(),
     }
     atomic_write_json(run.done, summary)
     return summary
+
+
+def _train(cfg: Config) -> dict:
+    validate(cfg)
+    run = Layout(cfg.results_dir).run(cfg.run_name)
+    finished = start_run(cfg, run)
+    if finished is not None:
+        return finished
+    plan = Plan.of(cfg)
+    optimizer = optax.adam(cfg.train.lr)
+    iteration = make_iteration(cfg, optimizer)
+    carry, counters = resume(cfg, run, optimizer)
+    meta = snapshot_meta(cfg)
+    preemption = Preemption()
+    sinks = Sinks(cfg, run, counters, plan)
+    last_checkpoint = time.monotonic()
+    try:
+        while not plan.finished(counters):
+            start = time.perf_counter()
+            carry, metrics = iteration(carry)
+            metrics = {k: float(v) for k, v in metrics.items()}
+            row = record(counters, plan, metrics, time.perf_counter() - start, cfg.search.nodes)
+            sinks.log(counters, row)
+            due = snapshot_due(counters, plan)
+            if due is not None:
+                save_run_snapshot(run, carry.params, meta, counters, plan, *due)
+            sinks.show(counters, row)
+            now = time.monotonic()
+            checkpoint_due = now - last_checkpoint >= cfg.train.checkpoint_every_s
+            checkpoint_if_due(run, carry, counters, preemption, checkpoint_due)
+            last_checkpoint = now if checkpoint_due or preemption.signum else last_checkpoint
+    finally:
+        preemption.restore()
+        sinks.close()
+    return finish_run(cfg, run, carry, counters)
 
 
 @hydra_main
