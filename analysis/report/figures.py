@@ -8,13 +8,13 @@ summary.json and summary.md.
 
 from __future__ import annotations
 
+import dataclasses
 import io
-import json
-import math
 import pathlib
 import sys
 import textwrap
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import matplotlib
 
@@ -28,11 +28,23 @@ from omegaconf import DictConfig  # noqa: E402
 
 from analysis import tradeoffs  # noqa: E402
 from analysis.fits import jones_frontier as jf  # noqa: E402
-from analysis.fits import scurve
-from pipeline.evaluate.elo_table import read_covariances  # noqa: E402
-from pipeline.infra.config import hydra_main, load, register_configs  # noqa: E402
+from analysis.fits import scurve  # noqa: E402
+from analysis.fits.bootstrap import BootstrapResult  # noqa: E402
+from analysis.report.summary import (  # noqa: E402
+    Failed,
+    FailedPolicy,
+    Fig13Summary,
+    JonesFrontierSummary,
+    ParamEstimate,
+    PolicyFit,
+    Summary,
+    TrainTestSummary,
+    plain,
+)
+from pipeline.infra.config import hydra_main, load  # noqa: E402
 from pipeline.infra.files import atomic_write_bytes  # noqa: E402
 from pipeline.infra.layout import Layout  # noqa: E402
+from pipeline.infra.tables import read_covariances  # noqa: E402
 
 __all__ = [
     "FIG13_CONFIGS",
@@ -459,227 +471,291 @@ def _save(fig: Figure, out_dir: pathlib.Path, name: str) -> list[str]:
     return paths
 
 
-def _finite(x):
-    if isinstance(x, dict):
-        return {k: _finite(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_finite(v) for v in x]
-    if isinstance(x, bool | np.bool_):
-        return bool(x)
-    if isinstance(x, float | np.floating):
-        return float(x) if math.isfinite(x) else None
-    if isinstance(x, np.integer):
-        return int(x)
-    return x
+@dataclass(frozen=True)
+class _Inputs:
+    """What every section of `write_all` reads: the Elo table, the board and the options."""
+
+    df: pd.DataFrame
+    board_df: pd.DataFrame  # the rows of `board`
+    out: pathlib.Path
+    convention: str
+    nodes: int
+    board: int
+    anchor: str
+    seed: int
+    n_resamples: int
+    n_levels: int
+    cluster: str | None
+    extrapolate_nodes: bool
+    train_test_levels: Sequence[float]
 
 
-def _fmt(v, spec: str = ".4g") -> str:
-    return "–" if v is None else format(v, spec)
+@dataclass(frozen=True)
+class _MainFit:
+    """The S-curve fit behind Figs. 3, 4, 5 and 14: the frontier policy's, else the first fitted."""
+
+    name: str
+    fit: scurve.SCurveFit
+    agents: pd.DataFrame
+    fallback_note: str  # '' unless the frontier policy was not fitted
 
 
-def _fit_row(name: str, d: dict) -> str:
-    status = d.get("status") or {}
-    if "error" in d:
-        return f"| {name} | FAILED: {d['error']} | | | | |"
-    bounds = ", ".join(status.get("at_bounds", [])) or "none"
-    conv = "yes" if status.get("converged") else f"**NO** ({status.get('message', '')})"
-    rms = status.get("rms")
-    unit = status.get("rms_unit", "Elo")
-    return (
-        f"| {name} | {conv} | {bounds} | {_fmt(rms, '.3g')} {unit} | {status.get('n', '–')} | "
-        f"{'SE-weighted' if status.get('weighted') else 'unweighted'} |"
-    )
+@dataclass(frozen=True)
+class _Spans:
+    """The main fit's efficient spans (Epoch Fig. 5) and their bootstrap, if one was run."""
+
+    table: pd.DataFrame  # tradeoffs.span_table, with bands span_*_lo/hi when bootstrapped
+    records: list[dict]  # `table` as summary.json holds it
+    levels: np.ndarray  # the Elo levels
+    boot: BootstrapResult | None
+    boot_table: pd.DataFrame | None  # boot.table()
+    note: str  # why there are no bootstrap bands, if there are none
 
 
-def _boot_line(b: dict | None) -> str:
-    if not b:
-        return "no bootstrap."
-    if b.get("ci"):
-        cis = "intervals given"
-    elif b.get("cluster") and b.get("n_clusters", 0) < b.get("min_clusters", 0):
-        cis = "**no intervals** (too few runs to resample)"
-    else:
-        cis = "**no intervals** (more than 10% of the refits failed)"
-    unit = f"runs ({b.get('n_clusters')})" if b.get("cluster") else f"rows ({b.get('n_clusters')})"
-    return (
-        f"bootstrap: {b['n_resamples']} resamples of {unit}, {b['n_failed']} failed "
-        f"({_fmt(b.get('failed_fraction'), '.0%')}); {cis}."
-    )
-
-
-def _markdown(summary: dict) -> str:
-    lines = ["# hexscale analysis summary", ""]
-    lines += [
-        f"FLOP convention: {summary['convention']}; board {summary['board_size']}; reference "
-        f"nodes {summary.get('nodes', '–')}; Elo model: {summary.get('elo_model', 'unknown')}; "
-        f"anchor: {summary.get('anchor', 'unknown')}.",
-        "",
-    ]
-    if summary.get("main_policy_note"):
-        lines += [f"**Main fit: {summary['main_policy_note']}.**", ""]
-    fits = {}
-    j = summary.get("jones_frontier")
-    if j:
-        fits["Jones frontier"] = j
-    for name, pol in summary.get("policies", {}).items():
-        fits[f"S-curve, {name} ({pol.get('policy')})"] = pol
-    f13 = summary.get("fig13") or {}
-    for key, st in (f13.get("arch_fits") or {}).items():
-        fits[f"S-curve, architecture {key} (combined)"] = {"status": st}
-    tt = summary.get("train_test")
-    if tt:
-        fits["train/test plane (OLS)"] = tt
-    lines += ["## Fits", "", "| fit | converged | at bounds | RMS | n | weighting |"]
-    lines += ["|---|---|---|---|---|---|"]
-    lines += [_fit_row(name, d) for name, d in fits.items()]
-    lines.append("")
-    if j and "params" in j:
-        lines += ["## Jones (2021) frontier fit", "", "| param | value |", "|---|---|"]
-        lines += [f"| {k} | {v:.4g} |" for k, v in j["params"].items() if v is not None]
-        lines += [f"| RMS (Elo) | {j['rms_elo']:.3g} |", ""]
-        lines += [
-            "Each board alone (Elo = min(0, max(m·log10 C + c, plateau)); C within 50 Elo of "
-            "perfect: fitted incline, and first frontier point seen there):",
-            "",
-            "| board | m (Elo/decade) | plateau | log10 C, fit | log10 C, seen | best Elo "
-            "| RMS | converged |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        lines += [
-            f"| {r['boardsize']} | {r['m']:.0f} | {r['plateau']:.0f} "
-            f"| {r['log10_flops_within_fit']:.2f} | {_fmt(r['log10_flops_within_seen'], '.2f')} "
-            f"| {r['best_elo']:.0f} | {r['rms_elo']:.0f} | {r['converged']} |"
-            for r in j.get("per_board", [])
-        ]
-        lines.append("")
-    if summary.get("node_scaling"):
-        lines += [
-            "## Node scaling at fixed snapshots (Jones 9×9: ≈ 250 Elo per decade)",
-            "",
-            "| board | run | snapshot | train FLOPs | Elo/decade (1–64) | Elo at 1 … max nodes "
-            "| every doubling rises (1 SE of the step) |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        lines += [
-            f"| {r['board']} | {r['run']} | {r['snapshot']} | {r['train_flops_jones']:.2g} "
-            f"| {r['elo_per_decade_1_64']:.0f} ± {r['elo_per_decade_se']:.0f} "
-            f"| {', '.join(f'{e:.0f}' for e in r['elo'])} (nodes {r['nodes'][0]}…{r['nodes'][-1]}) "
-            f"| {'yes' if r['rises_every_doubling_within_1se'] else 'no'} "
-            f"({'fit covariance' if r['step_se_basis'] == 'covariance' else 'SEs vs anchor'}) |"
-            for r in summary["node_scaling"]
-        ]
-        lines.append("")
-    for name, pol in summary.get("policies", {}).items():
-        lines += [f"## S-curve fit, {name} ({pol['policy']})", ""]
-        if "error" in pol:
-            lines += [f"not fitted: {pol['error']}", ""]
-            continue
-        ceiling = pol.get("elo_ceiling")
-        cap = "" if ceiling is None else f" E ≤ {ceiling:g} (no agent beats perfect play)."
-        lines += [f"{pol['n_agents']} agents, RMS {pol['rms_elo']:.1f} Elo.{cap}", ""]
-        if pol.get("bootstrap"):
-            lines += [_boot_line(pol["bootstrap"]), ""]
-        lines += ["| param | estimate | CI lo | CI hi |", "|---|---|---|---|"]
-        for k, row in pol["params"].items():
-            lines.append(
-                f"| {k} | {_fmt(row['estimate'])} | {_fmt(row.get('lo'))} | {_fmt(row.get('hi'))} |"
-            )
-        lines.append("")
-    lines += ["## Efficient spans (frontier policy; Epoch Fig. 5)", ""]
-    if summary.get("spans_bootstrap"):
-        lines += [_boot_line(summary["spans_bootstrap"]), ""]
-    lines += [
-        "| Elo level | span_train (OOM) | CI | span_inf (OOM) | CI | cut by |",
-        "|---|---|---|---|---|---|",
-    ]
-
-    def ci(row: dict, key: str) -> str:
-        if row.get(f"{key}_lo") is None:
-            return "–"
-        return f"{row[f'{key}_lo']:.2f}–{row[f'{key}_hi']:.2f}"
-
-    for row in summary.get("spans", []):
-        flag = row.get("edges") or "–"
-        if row.get("extrapolated"):
-            flag += " (extrapolated nodes)"
-        lines.append(
-            f"| {row['level_elo']:.0f} | {row['span_train_oom']:.2f} | {ci(row, 'span_train')} | "
-            f"{row['span_inf_oom']:.2f} | {ci(row, 'span_inf')} | {flag} |"
+def _jones_section(run: _Inputs) -> tuple[JonesFrontierSummary | Failed, list[str]]:
+    """Fit Jones's frontier jointly over every board at `run.nodes` nodes and draw it."""
+    frontier = jf.frontier_from_runs(run.df, convention=run.convention, test_nodes=run.nodes)
+    runs = run.df[run.df["test_nodes"] == run.nodes]
+    try:
+        jfit = jf.fit_jones_frontier(frontier, seed=run.seed)
+        section = JonesFrontierSummary(
+            params=jfit.params(),
+            rms_elo=jfit.rms_elo,
+            board_sizes=list(jfit.board_sizes),
+            converged=jfit.status.converged,
+            status=jfit.status.as_dict(),
+            note="m_b and p_b fixed at 0 (one board)" if len(jfit.board_sizes) < 2 else "",
+            per_board=jf.per_board_fits(frontier).to_dict(orient="records"),
         )
-    lines.append("")
-    if f13.get("summary"):
-        lines += ["## Figure 13: mean ± sd of spans over levels", ""]
-        lines += ["| configuration | agents | span_train | span_inf | spans cut by an edge |"]
-        lines += ["|---|---|---|---|---|"]
-        cut = f13.get("n_cut", {})
-        for name, row in f13["summary"].items():
-            train = f"{_fmt(row['span_train_oom_mean'], '.2f')} ± "
-            train += _fmt(row["span_train_oom_std"], ".2f")
-            inf = (
-                f"{_fmt(row['span_inf_oom_mean'], '.2f')} ± {_fmt(row['span_inf_oom_std'], '.2f')}"
-            )
-            lines.append(
-                f"| {name} | {f13.get('n_agents', {}).get(name, '–')} | {train} | {inf} | "
-                f"{cut.get(name, 0)} of {len(f13['levels_elo'])} |"
-            )
-        total = f13.get("sum_of_singles")
-        if total:
-            lines.append(
-                f"| sum MCTS only + Chinchilla-style | | {_fmt(total['span_train_oom'], '.2f')} | "
-                f"{_fmt(total['span_inf_oom'], '.2f')} | |"
-            )
-        lines.append("")
-        if f13.get("skipped_archs"):
-            lines += [
-                f"Architectures without a fit (absent from combined, {f13['n_agents_uncovered']} "
-                f"agents): {f13['skipped_archs']}",
-                "",
-            ]
-    elif f13.get("error"):
-        lines += ["## Figure 13", "", f"not drawn: {f13['error']}", ""]
-    if tt:
-        lines += ["## Jones (2021) train/test plane", ""]
-        if "error" in tt:
-            lines += [f"not fitted: {tt['error']}", ""]
-        else:
-            lines += [
-                f"log10 test = c + s·log10 train + k·Elo on {tt['n']} frontier points, levels "
-                f"{', '.join(f'{v:.0f}' for v in tt['levels_elo'])}; 10× train ≈ "
-                f"{tt['test_reduction_per_10x_train']:.1f}× less test compute (Jones 9×9: ≈ 15×).",
-                "",
-                "| coefficient | estimate | OLS CI | bootstrap CI |",
-                "|---|---|---|---|",
-            ]
-            boot = tt.get("bootstrap_ci", {})
-            names = {"log10_train": "slope", "elo": "elo_coef", "intercept": "intercept"}
-            for k, row in tt["coefficients"].items():
-                b = boot.get(names[k], {})
-                bci = "–" if b.get("lo") is None else f"{b['lo']:.4g}–{b['hi']:.4g}"
-                lines.append(
-                    f"| {k} | {row['estimate']:.4g} | {row['lo']:.4g}–{row['hi']:.4g} | {bci} |"
-                )
-            lines.append("")
-            if tt.get("bootstrap"):
-                lines += [_boot_line(tt["bootstrap"]), ""]
-    return "\n".join(lines)
+        fig = plot_jones_frontier(
+            frontier, jfit, convention=run.convention, runs=runs, anchor=run.anchor
+        )
+    except ValueError as err:
+        section = Failed(str(err))
+        fig = _failed_figure("Jones frontier", str(err), runs, convention=run.convention)
+    return section, _save(fig, run.out, "jones_frontier")
 
 
-def _fit_summary(fit: scurve.SCurveFit, agents: pd.DataFrame, policy: str) -> dict:
-    return {
-        "policy": policy,
-        "n_agents": len(agents),
-        "n_runs": int(agents["run"].nunique()) if "run" in agents else None,
-        "rms_elo": fit.rms_elo,
-        "test_axis": fit.test_axis,
-        "elo_ceiling": fit.elo_ceiling,
-        "converged": fit.status.converged,
-        "status": fit.status.as_dict(),
-        "log10_fwd_flops_intercept": fit.log10_fwd_flops_intercept,
-        "log10_fwd_flops_slope": fit.log10_fwd_flops_slope,
-        "log10_train_range": list(fit.log10_train_range),
-        "log10_test_range": list(fit.log10_test_range),
-        "params": {k: {"estimate": v} for k, v in fit.params.as_dict().items()},
+def _policy_fit(fit: scurve.SCurveFit, agents: pd.DataFrame, policy: str) -> PolicyFit:
+    """The summary of one policy's S-curve fit, before any bootstrap."""
+    return PolicyFit(
+        policy=policy,
+        n_agents=len(agents),
+        n_runs=int(agents["run"].nunique()) if "run" in agents else None,
+        rms_elo=fit.rms_elo,
+        test_axis=fit.test_axis,
+        elo_ceiling=fit.elo_ceiling,
+        converged=fit.status.converged,
+        status=fit.status.as_dict(),
+        log10_fwd_flops_intercept=fit.log10_fwd_flops_intercept,
+        log10_fwd_flops_slope=fit.log10_fwd_flops_slope,
+        log10_train_range=list(fit.log10_train_range),
+        log10_test_range=list(fit.log10_test_range),
+        params={k: ParamEstimate(v) for k, v in fit.params.as_dict().items()},
+    )
+
+
+def _fit_policies(
+    run: _Inputs,
+) -> tuple[dict[str, PolicyFit | FailedPolicy], dict[str, tuple[scurve.SCurveFit, pd.DataFrame]]]:
+    """Fit the S-curve of every policy in POLICIES: their summaries, and the fits with their
+    agents; a policy that raises ValueError is reported, not fitted."""
+    policies: dict[str, PolicyFit | FailedPolicy] = {}
+    fitted: dict[str, tuple[scurve.SCurveFit, pd.DataFrame]] = {}
+    for name, policy in POLICIES.items():
+        try:
+            agents = scurve.select_policy(
+                run.df, policy, run.nodes, board_size=run.board, convention=run.convention
+            )
+            fit = scurve.fit_scurve(
+                agents,
+                convention=run.convention,
+                test_axis="flops" if policy == "fixed_nodes" else "nodes",
+                policy=policy,
+                seed=run.seed,
+            )
+            fitted[name] = (fit, agents)
+            policies[name] = _policy_fit(fit, agents, policy)
+        except ValueError as err:
+            policies[name] = FailedPolicy(policy, str(err))
+    return policies, fitted
+
+
+def _main_fit(
+    policies: Mapping[str, PolicyFit | FailedPolicy],
+    fitted: Mapping[str, tuple[scurve.SCurveFit, pd.DataFrame]],
+) -> _MainFit:
+    """The first fitted policy in POLICIES' order (ValueError if none was)."""
+    name = next((name for name in POLICIES if name in fitted), None)
+    if name is None:
+        raise ValueError(f"no scaling policy could be fitted: {plain(dict(policies))}")
+    note = ""
+    if name != "frontier":  # too few agents on the frontier: say so on every figure
+        note = (
+            f"frontier policy not fitted ({policies['frontier'].error}); "
+            f"Figs. 3-5, 14 show the {name} fit"
+        )
+    fit, agents = fitted[name]
+    return _MainFit(name, fit, agents, note)
+
+
+def _spans(run: _Inputs, main: _MainFit) -> _Spans:
+    """The main fit's spans at `run.n_levels` levels across its reachable Elo range, with
+    bootstrap bands when `run.n_resamples` > 0."""
+    grid_kw = {"extrapolate_nodes": run.extrapolate_nodes}
+    best = tradeoffs.pareto_best(tradeoffs.model_grid(main.fit, **grid_kw))
+    lo, hi = tradeoffs.reachable_elo_range(best)
+    levels = np.round(np.linspace(lo + 0.05 * (hi - lo), hi - 0.02 * (hi - lo), run.n_levels))
+    spans = tradeoffs.span_table(main.fit, levels, **grid_kw)
+    if run.n_resamples <= 0:
+        return _Spans(spans, spans.to_dict(orient="records"), levels, None, None, "")
+    boot = tradeoffs.bootstrap_spans(
+        main.agents,
+        main.fit,
+        levels,
+        n_resamples=run.n_resamples,
+        seed=run.seed,
+        with_params=True,
+        cluster=run.cluster,
+        **grid_kw,
+    )
+    table = boot.table()
+    for key in ("span_train", "span_inf"):
+        rows = [f"{key}_oom@{p:.0f}" for p in levels]
+        spans[f"{key}_lo"] = table.loc[rows, "lo"].to_numpy()
+        spans[f"{key}_hi"] = table.loc[rows, "hi"].to_numpy()
+    note = ""
+    if not boot.ci_available:
+        note = (
+            f"no bootstrap bands: {boot.n_failed} of {boot.n_resamples} refits failed, "
+            f"{boot.n_clusters} {'runs' if boot.cluster else 'agents'} resampled"
+        )
+    return _Spans(spans, spans.to_dict(orient="records"), levels, boot, table, note)
+
+
+def _bootstrapped(pol: PolicyFit, spans: _Spans, n_resamples: int) -> PolicyFit:
+    """`pol` (the main fit) with the parameter intervals and counts of the spans' bootstrap."""
+    table = spans.boot_table
+    params = {
+        k: dataclasses.replace(p, interval=(table.loc[k, "lo"], table.loc[k, "hi"]))
+        for k, p in pol.params.items()
     }
+    return dataclasses.replace(
+        pol, params=params, bootstrap=spans.boot.summary(), bootstrap_resamples=n_resamples
+    )
+
+
+def _epoch_figures(run: _Inputs, main: _MainFit, spans: _Spans) -> list[str]:
+    """Draw Epoch's Figs. 3, 4, 5 and 14 of the main fit; a figure that cannot be drawn says
+    why, and each says so when the frontier policy was not fitted."""
+    main_note = "; ".join(n for n in (main.fallback_note, _status_note(main.fit.status)) if n)
+    fig5_note = "; ".join(n for n in (main_note, spans.note) if n)
+    levels = spans.levels
+    fig14_levels = levels[[1, len(levels) // 2, -2]] if len(levels) >= 3 else levels
+    files = []
+    for name, title, draw in (
+        ("fig3_elo_vs_compute", "Epoch Fig. 3", lambda: plot_fig3(main.agents, main.fit)),
+        ("fig4_contours", "Epoch Fig. 4", lambda: plot_fig4(main.agents, main.fit)),
+        ("fig5_spans", "Epoch Fig. 5", lambda: plot_fig5(spans.table, note=fig5_note)),
+        (
+            "fig14_pareto_vs_contour",
+            "Epoch Fig. 14",
+            lambda: plot_fig14(main.fit, fig14_levels, agents=main.agents),
+        ),
+    ):
+        fig = _draw(draw, title, main.agents, run.convention)
+        files += _save(_with_note(fig, main.fallback_note), run.out, name)
+    return files
+
+
+def _fig13_summary(
+    configs: tradeoffs.Fig13Configs, f13: tradeoffs.Fig13Spans, nodes: int
+) -> Fig13Summary:
+    """The summary of Figure 13's configurations and spans."""
+    per_level = f13.per_level
+    cut = per_level["edges"].astype(str).str.len() > 0
+    return Fig13Summary(
+        levels_elo=list(f13.levels_elo),
+        summary=f13.summary.to_dict(orient="index"),
+        sum_of_singles=f13.sum_of_singles,
+        per_level=per_level.to_dict(orient="records"),
+        n_cut={k: int(v) for k, v in cut.groupby(per_level["config"]).sum().items()},
+        n_agents=configs.n_agents,
+        n_agents_uncovered=configs.n_agents_uncovered,
+        reference_arch=configs.reference_arch,
+        configs={
+            "MCTS only": f"architecture {configs.reference_arch}; train length and nodes vary",
+            "Chinchilla-style": f"{nodes} nodes; architecture and train length vary",
+            "combined": "all free: Pareto over every agent (one fit per architecture, "
+            "plus the Chinchilla-style fit)",
+        },
+        fits={k: f.status.as_dict() for k, f in configs.fits.items()},
+        arch_fits={k: f.status.as_dict() for k, f in configs.arch_fits.items()},
+        skipped_archs=configs.skipped_archs,
+    )
+
+
+def _fig13_section(run: _Inputs) -> tuple[Fig13Summary | Failed, list[str]]:
+    """Fit Figure 13's configurations (`tradeoffs.fig13_configs`) and draw their span crosses."""
+    try:
+        configs = tradeoffs.fig13_configs(
+            run.df,
+            run.nodes,
+            board_size=run.board,
+            convention=run.convention,
+            seed=run.seed,
+            extrapolate_nodes=run.extrapolate_nodes,
+        )
+        f13 = tradeoffs.fig13_spans(configs, n_levels=run.n_levels)
+        notes = {k: _status_note(f.status) for k, f in configs.fits.items()}
+        bad_archs = [k for k, f in configs.arch_fits.items() if not f.status.converged]
+        if bad_archs:
+            notes["combined"] = f"did not converge: {', '.join(bad_archs)}"
+        section = _fig13_summary(configs, f13, run.nodes)
+        fig = plot_fig13(f13, notes=notes)
+    except ValueError as err:
+        section = Failed(str(err))
+        fig = _failed_figure("Epoch Fig. 13", str(err), run.board_df, convention=run.convention)
+    return section, _save(fig, run.out, "fig13_span_crosses")
+
+
+def _train_test_bootstrap(run: _Inputs, tt: tradeoffs.TrainTestFit) -> tuple[TrainTestSummary, str]:
+    """The plane's summary with its run-resampling bootstrap, and the note for its figure."""
+    boot = tradeoffs.bootstrap_train_test(
+        run.board_df,
+        tt,
+        n_resamples=run.n_resamples,
+        seed=run.seed,
+        cluster=run.cluster,
+        levels_elo=run.train_test_levels,
+    )
+    table = boot.table()
+    ci = {
+        k: {"lo": table.loc[k, "lo"], "hi": table.loc[k, "hi"], "se": table.loc[k, "se"]}
+        for k in table.index
+    }
+    note = ""
+    if not boot.ci_available:
+        note = f"no bootstrap intervals: {boot.n_failed} of {run.n_resamples} refits failed"
+    return TrainTestSummary(tt.as_dict(), bootstrap=boot.summary(), bootstrap_ci=ci), note
+
+
+def _train_test_section(run: _Inputs) -> tuple[TrainTestSummary | Failed, list[str]]:
+    """Fit Jones's train/test plane on every agent of the board and draw it."""
+    try:
+        tt = tradeoffs.fit_train_test(
+            run.board_df, convention=run.convention, levels_elo=run.train_test_levels
+        )
+        section, note = TrainTestSummary(tt.as_dict()), ""
+        if run.n_resamples > 0:
+            section, note = _train_test_bootstrap(run, tt)
+        fig = plot_train_test(tt, run.board_df, note=note)
+    except ValueError as err:
+        section = Failed(str(err))
+        fig = _failed_figure(
+            "Jones train/test plane", str(err), run.board_df, convention=run.convention
+        )
+    return section, _save(fig, run.out, "train_test_plane")
 
 
 def write_all(
@@ -708,208 +784,58 @@ def write_all(
     inside the measured node range unless `extrapolate_nodes` (then flagged). Every fit
     reports convergence, parameters at bounds, RMS and n; a failed fit is written on its
     figure. Node scaling takes its SEs from the Elo fits' `covariances` (board → agents ×
-    agents, `pipeline.evaluate.elo_table.read_covariances`) where given, else from the table's SEs.
-    Returns the summary dict that is also written as JSON.
+    agents, `pipeline.infra.tables.read_covariances`) where given, else from the table's SEs.
+    Returns the summary dict that is also written as JSON (`Summary.as_dict`).
     """
     df = elo_table if isinstance(elo_table, pd.DataFrame) else pd.read_parquet(elo_table)
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     board = int(df["board_size"].max()) if board_size is None else board_size
-    summary: dict = {"convention": convention, "board_size": board, "nodes": nodes, "files": []}
-    summary["elo_model"] = (
-        ", ".join(map(str, df["elo_model"].unique())) if "elo_model" in df else "unknown"
-    )
+    elo_model = ", ".join(map(str, df["elo_model"].unique())) if "elo_model" in df else "unknown"
     anchor = ", ".join(map(str, df["anchor"].unique())) if "anchor" in df else "anchor"
-    summary["anchor"] = anchor
-    board_df = df[df["board_size"] == board]
-
-    frontier = jf.frontier_from_runs(df, convention=convention, test_nodes=nodes)
-    runs = df[df["test_nodes"] == nodes]
-    try:
-        jfit = jf.fit_jones_frontier(frontier, seed=seed)
-        summary["jones_frontier"] = {
-            "params": jfit.params(),
-            "rms_elo": jfit.rms_elo,
-            "board_sizes": list(jfit.board_sizes),
-            "converged": jfit.status.converged,
-            "status": jfit.status.as_dict(),
-            "note": "m_b and p_b fixed at 0 (one board)" if len(jfit.board_sizes) < 2 else "",
-            "per_board": jf.per_board_fits(frontier).to_dict(orient="records"),
-        }
-        fig = plot_jones_frontier(frontier, jfit, convention=convention, runs=runs, anchor=anchor)
-    except ValueError as err:
-        summary["jones_frontier"] = {"error": str(err)}
-        fig = _failed_figure("Jones frontier", str(err), runs, convention=convention)
-    summary["files"] += _save(fig, out, "jones_frontier")
-
-    summary["node_scaling"] = tradeoffs.node_scaling_table(df, covariances=covariances)
-
-    fits: dict[str, scurve.SCurveFit] = {}
-    agents_of: dict[str, pd.DataFrame] = {}
-    summary["policies"] = {}
-    for name, policy in POLICIES.items():
-        try:
-            agents_of[name] = scurve.select_policy(
-                df, policy, nodes, board_size=board, convention=convention
-            )
-            fits[name] = scurve.fit_scurve(
-                agents_of[name],
-                convention=convention,
-                test_axis="flops" if policy == "fixed_nodes" else "nodes",
-                policy=policy,
-                seed=seed,
-            )
-            summary["policies"][name] = _fit_summary(fits[name], agents_of[name], policy)
-        except ValueError as err:
-            summary["policies"][name] = {"policy": policy, "error": str(err)}
-    main_policy = next((name for name in POLICIES if name in fits), None)
-    if main_policy is None:
-        raise ValueError(f"no scaling policy could be fitted: {summary['policies']}")
-    summary["main_policy"] = main_policy
-    fallback_note = ""
-    if main_policy != "frontier":  # too few agents on the frontier: say so on every figure
-        fallback_note = (
-            f"frontier policy not fitted ({summary['policies']['frontier']['error']}); "
-            f"Figs. 3-5, 14 show the {main_policy} fit"
-        )
-        summary["main_policy_note"] = fallback_note
-    main_fit = fits[main_policy]
-    main_agents = agents_of[main_policy]
-    grid_kw = {"extrapolate_nodes": extrapolate_nodes}
-
-    best = tradeoffs.pareto_best(tradeoffs.model_grid(main_fit, **grid_kw))
-    lo, hi = tradeoffs.reachable_elo_range(best)
-    levels = np.round(np.linspace(lo + 0.05 * (hi - lo), hi - 0.02 * (hi - lo), n_levels))
-    spans = tradeoffs.span_table(main_fit, levels, **grid_kw)
-    spans_note = ""
-    if n_resamples > 0:
-        boot = tradeoffs.bootstrap_spans(
-            main_agents,
-            main_fit,
-            levels,
-            n_resamples=n_resamples,
-            seed=seed,
-            with_params=True,
-            cluster=cluster,
-            **grid_kw,
-        )
-        table = boot.table()
-        for key in ("span_train", "span_inf"):
-            rows = [f"{key}_oom@{p:.0f}" for p in levels]
-            spans[f"{key}_lo"] = table.loc[rows, "lo"].to_numpy()
-            spans[f"{key}_hi"] = table.loc[rows, "hi"].to_numpy()
-        for k, row in summary["policies"][main_policy]["params"].items():
-            row["lo"], row["hi"] = table.loc[k, "lo"], table.loc[k, "hi"]
-        summary["policies"][main_policy]["bootstrap"] = boot.summary()
-        summary["policies"][main_policy]["bootstrap_resamples"] = n_resamples
-        summary["spans_bootstrap"] = boot.summary()
-        if not boot.ci_available:
-            spans_note = (
-                f"no bootstrap bands: {boot.n_failed} of {boot.n_resamples} refits failed, "
-                f"{boot.n_clusters} {'runs' if boot.cluster else 'agents'} resampled"
-            )
-    summary["spans"] = spans.to_dict(orient="records")
-    main_note = "; ".join(n for n in (fallback_note, _status_note(main_fit.status)) if n)
-
-    for name, title, draw in (
-        ("fig3_elo_vs_compute", "Epoch Fig. 3", lambda: plot_fig3(main_agents, main_fit)),
-        ("fig4_contours", "Epoch Fig. 4", lambda: plot_fig4(main_agents, main_fit)),
-        (
-            "fig5_spans",
-            "Epoch Fig. 5",
-            lambda: plot_fig5(spans, note="; ".join(n for n in (main_note, spans_note) if n)),
-        ),
-    ):
-        summary["files"] += _save(
-            _with_note(_draw(draw, title, main_agents, convention), fallback_note), out, name
-        )
-    fig14_levels = levels[[1, len(levels) // 2, -2]] if len(levels) >= 3 else levels
-    summary["files"] += _save(
-        _with_note(
-            _draw(
-                lambda: plot_fig14(main_fit, fig14_levels, agents=main_agents),
-                "Epoch Fig. 14",
-                main_agents,
-                convention,
-            ),
-            fallback_note,
-        ),
-        out,
-        "fig14_pareto_vs_contour",
+    run = _Inputs(
+        df=df,
+        board_df=df[df["board_size"] == board],
+        out=out,
+        convention=convention,
+        nodes=nodes,
+        board=board,
+        anchor=anchor,
+        seed=seed,
+        n_resamples=n_resamples,
+        n_levels=n_levels,
+        cluster=cluster,
+        extrapolate_nodes=extrapolate_nodes,
+        train_test_levels=train_test_levels,
     )
-
-    try:
-        configs = tradeoffs.fig13_configs(
-            df,
-            nodes,
-            board_size=board,
-            convention=convention,
-            seed=seed,
-            extrapolate_nodes=extrapolate_nodes,
-        )
-        f13 = tradeoffs.fig13_spans(configs, n_levels=n_levels)
-        per_level = f13.per_level
-        cut = per_level["edges"].astype(str).str.len() > 0
-        notes = {k: _status_note(f.status) for k, f in configs.fits.items()}
-        bad_archs = [k for k, f in configs.arch_fits.items() if not f.status.converged]
-        if bad_archs:
-            notes["combined"] = f"did not converge: {', '.join(bad_archs)}"
-        summary["fig13"] = {
-            "levels_elo": list(f13.levels_elo),
-            "summary": f13.summary.to_dict(orient="index"),
-            "sum_of_singles": f13.sum_of_singles,
-            "per_level": per_level.to_dict(orient="records"),
-            "n_cut": {k: int(v) for k, v in cut.groupby(per_level["config"]).sum().items()},
-            "n_agents": configs.n_agents,
-            "n_agents_uncovered": configs.n_agents_uncovered,
-            "reference_arch": configs.reference_arch,
-            "configs": {
-                "MCTS only": f"architecture {configs.reference_arch}; train length and nodes vary",
-                "Chinchilla-style": f"{nodes} nodes; architecture and train length vary",
-                "combined": "all free: Pareto over every agent (one fit per architecture, "
-                "plus the Chinchilla-style fit)",
-            },
-            "fits": {k: f.status.as_dict() for k, f in configs.fits.items()},
-            "arch_fits": {k: f.status.as_dict() for k, f in configs.arch_fits.items()},
-            "skipped_archs": configs.skipped_archs,
-        }
-        fig = plot_fig13(f13, notes=notes)
-    except ValueError as err:
-        summary["fig13"] = {"error": str(err)}
-        fig = _failed_figure("Epoch Fig. 13", str(err), board_df, convention=convention)
-    summary["files"] += _save(fig, out, "fig13_span_crosses")
-
-    try:
-        tt = tradeoffs.fit_train_test(board_df, convention=convention, levels_elo=train_test_levels)
-        summary["train_test"] = tt.as_dict()
-        note = ""
-        if n_resamples > 0:
-            tt_boot = tradeoffs.bootstrap_train_test(
-                board_df,
-                tt,
-                n_resamples=n_resamples,
-                seed=seed,
-                cluster=cluster,
-                levels_elo=train_test_levels,
-            )
-            table = tt_boot.table()
-            summary["train_test"]["bootstrap"] = tt_boot.summary()
-            summary["train_test"]["bootstrap_ci"] = {
-                k: {"lo": table.loc[k, "lo"], "hi": table.loc[k, "hi"], "se": table.loc[k, "se"]}
-                for k in table.index
-            }
-            if not tt_boot.ci_available:
-                note = f"no bootstrap intervals: {tt_boot.n_failed} of {n_resamples} refits failed"
-        fig = plot_train_test(tt, board_df, note=note)
-    except ValueError as err:
-        summary["train_test"] = {"error": str(err)}
-        fig = _failed_figure("Jones train/test plane", str(err), board_df, convention=convention)
-    summary["files"] += _save(fig, out, "train_test_plane")
-
-    summary = _finite(summary)
-    atomic_write_bytes(out / "summary.json", json.dumps(summary, indent=2).encode())
-    atomic_write_bytes(out / "summary.md", _markdown(summary).encode())
-    return summary
+    jones, files = _jones_section(run)
+    node_scaling = tradeoffs.node_scaling_table(df, covariances=covariances)
+    policies, fitted = _fit_policies(run)
+    main = _main_fit(policies, fitted)
+    spans = _spans(run, main)
+    if spans.boot is not None:
+        policies[main.name] = _bootstrapped(policies[main.name], spans, n_resamples)
+    files += _epoch_figures(run, main, spans)
+    fig13, fig13_files = _fig13_section(run)
+    train_test, train_test_files = _train_test_section(run)
+    summary = Summary(
+        convention=convention,
+        board_size=board,
+        nodes=nodes,
+        files=files + fig13_files + train_test_files,
+        elo_model=elo_model,
+        anchor=anchor,
+        jones_frontier=jones,
+        node_scaling=node_scaling,
+        policies=policies,
+        main_policy=main.name,
+        main_policy_note=main.fallback_note or None,
+        spans_bootstrap=None if spans.boot is None else spans.boot.summary(),
+        spans=spans.records,
+        fig13=fig13,
+        train_test=train_test,
+    )
+    return summary.write(out)
 
 
 @hydra_main
@@ -941,6 +867,3 @@ def main(cfg: DictConfig) -> None:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
     print(f"wrote {len(summary['files'])} files to {out_dir}")
-
-
-register_configs()
