@@ -90,7 +90,6 @@ def main(cfg: DictConfig) -> None:
     print(", ".join(f"{len(t)} {name}" for name, t in catalog.items()))
 
 
-register_configs()
-
 if __name__ == "__main__":
+    register_configs()
     main()

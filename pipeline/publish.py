@@ -23,6 +23,7 @@ from pipeline.evaluate.players import black_wins_vs_solver
 from pipeline.infra.config import Config, hydra_main, load, register_configs
 from pipeline.infra.files import atomic_write_bytes, atomic_write_json
 from pipeline.infra.layout import SNAPSHOT_META, SNAPSHOT_PARAMS, Layout
+from pipeline.infra.runtime import configure_jax
 
 CHECK_GAMES = 256
 
@@ -89,6 +90,7 @@ def publish(job: Config, config_yaml: str) -> dict:
 @hydra_main
 def main(cfg: DictConfig) -> None:
     job = load(cfg, check_publishable)
+    configure_jax(job.compile_cache)
     agents = publish(job, OmegaConf.to_yaml(cfg, resolve=True))
     for board, a in agents.items():
         check = "" if a["black_wins_vs_solver"] is None else f", {a['black_wins_vs_solver']:.1%}"
@@ -96,7 +98,6 @@ def main(cfg: DictConfig) -> None:
     print(f"published to {job.figures.publish_dir}")
 
 
-register_configs()
-
 if __name__ == "__main__":
+    register_configs()
     main()

@@ -106,7 +106,6 @@ def main(cfg: DictConfig) -> None:
         print("\n" + summary.read_text())
 
 
-register_configs()
-
 if __name__ == "__main__":
+    register_configs()
     main()

@@ -331,7 +331,6 @@ def main(cfg: DictConfig) -> None:
     sys.exit(0 if status.ok else 1)
 
 
-register_configs()
-
 if __name__ == "__main__":
+    register_configs()
     main()

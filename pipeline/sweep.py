@@ -109,7 +109,6 @@ def main(cfg: DictConfig) -> None:
     run_all(train_commands(cfg, command_line_overrides()), to_object(cfg).sweep.jobs)
 
 
-register_configs()
-
 if __name__ == "__main__":
+    register_configs()
     main()

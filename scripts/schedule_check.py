@@ -31,6 +31,7 @@ from pipeline.evaluate.players import black_wins_vs_solver
 from pipeline.infra.config import check_results_dir, load, register_configs, validate
 from pipeline.infra.files import atomic_write_json
 from pipeline.infra.layout import Layout
+from pipeline.infra.runtime import configure_jax
 from pipeline.infra.snapshot import load_meta
 from pipeline.train.loop import run
 
@@ -54,6 +55,7 @@ def train(schedule: str, args: argparse.Namespace) -> Path:
     register_configs()
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         cfg = load(compose("config", overrides=overrides), validate, check_results_dir)
+        configure_jax(cfg.compile_cache)
     print(f"== {schedule}: {' '.join(overrides)}", flush=True)
     run(cfg)
     return Layout(cfg.results_dir).run(cfg.run_name).dir

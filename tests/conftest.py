@@ -9,16 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-# Tests compile far more than they run: XLA's CPU backend without LLVM optimisation compiles
-# ~25% faster (tests/ only; this process and the entry points it starts inherit it).
-os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
-
-import jax  # noqa: E402  (after XLA_FLAGS)
+import jax
 
 from agents.network import forward_flops, init_params, param_count
 from agents.search import SearchConfig
-from pipeline.infra.config import compose, enable_compile_cache
+from pipeline.infra.config import compose, register_configs
 from pipeline.infra.layout import Layout
+from pipeline.infra.runtime import configure_jax
 from pipeline.infra.snapshot import save_snapshot
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,7 +42,16 @@ def pytest_collection_modifyitems(items):
 
 
 compose_config = compose  # conf/config.yaml composed with overrides, typed
-enable_compile_cache()  # in-process tests share compiled programs with the entry points' runs
+
+
+def pytest_configure(config):
+    """The test session's process settings, before any test compiles: tests compile far more
+    than they run, so XLA's CPU backend compiles without LLVM optimisation (~25% faster; the
+    entry points the tests start inherit it), and in-process tests share compiled programs
+    with those entry points' runs."""
+    os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0")
+    register_configs()
+    configure_jax(compile_cache=True)
 
 
 def run_module(module: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:

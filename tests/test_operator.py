@@ -20,7 +20,8 @@ from agents.network import init_params
 from pipeline.infra import tables as results
 from pipeline.infra.files import CorruptFileError, atomic_write_bytes, atomic_write_json
 from pipeline.infra.metrics_log import MetricsLogger, scalars, wandb_run_id
-from pipeline.infra.progress import Progress, quiet_jax_logs
+from pipeline.infra.progress import Progress
+from pipeline.infra.runtime import quiet_jax_logs
 from pipeline.infra.snapshot import (
     META_FILE,
     PARAMS_FILE,

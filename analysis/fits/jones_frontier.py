@@ -422,7 +422,6 @@ def main(cfg: DictConfig) -> None:
     print(json.dumps(out, indent=2))
 
 
-register_configs()
-
 if __name__ == "__main__":
+    register_configs()
     main()

@@ -4,5 +4,7 @@ Runs the imported `pipeline.evaluate.run.main`, not a `__main__` copy of it, so 
 pickle the task (submitit) refer to importable functions."""
 
 from pipeline.evaluate.run import main
+from pipeline.infra.config import register_configs
 
+register_configs()
 main()

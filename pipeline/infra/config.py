@@ -14,12 +14,12 @@ import dataclasses
 import math
 import sys
 import tempfile
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import hydra
-import jax
 from hydra import compose as hydra_compose
 from hydra import initialize_config_dir
 from hydra.core.config_store import ConfigStore
@@ -27,11 +27,11 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from agents.search import SearchConfig
-from hex_env.solver import cache_dir
-from pipeline.evaluate.ratings import ELO_MODELS, JONES_PSEUDO_GAMES, SE_SCOPES
 from pipeline.infra import jones
 from pipeline.infra.layout import Layout
-from pipeline.infra.progress import quiet_jax_logs
+
+ELO_MODELS = ("jones", "colour_advantage")  # pipeline.evaluate.ratings.fit_elo
+SE_SCOPES = ("pool", "all")  # whose SEs end active pairing: the pool, or node variants too
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
@@ -129,19 +129,28 @@ class BatchConfig:
     share_programs: bool = True
 
 
-@dataclasses.dataclass
-class SearchOverride:
-    """`agents.search.SearchConfig` fields to replace at test time; null keeps the snapshot's."""
+def _override_of(schema: type, name: str, skip: tuple[str, ...] = ()) -> type:
+    """A dataclass with `schema`'s fields, each optional and None by default, and `fields()`:
+    the ones set. Declared from the schema, so a new search setting can be overridden too."""
+    hints = typing.get_type_hints(schema)
+    fields = [
+        (f.name, typing.Optional[hints[f.name]], dataclasses.field(default=None))  # noqa: UP045
+        for f in dataclasses.fields(schema)
+        if f.name not in skip
+    ]
 
-    kind: str | None = None
-    c: float | None = None
-    noise_fraction: float | None = None
-    test_noise: bool | None = None
-    pb_c_init: float | None = None
-    max_considered: int | None = None
-
-    def fields(self) -> dict[str, Any]:
+    def set_fields(self) -> dict[str, Any]:
         return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+    doc = f"`{schema.__name__}` fields to replace; None keeps the value they override."
+    return dataclasses.make_dataclass(
+        name, fields, namespace={"fields": set_fields, "__doc__": doc, "__module__": __name__}
+    )
+
+
+# Test-time search: the snapshot's training search with these fields replaced (node counts are
+# the evaluation's own: reference_nodes and node_variants).
+SearchOverride = _override_of(SearchConfig, "SearchOverride", skip=("nodes",))
 
 
 @dataclasses.dataclass
@@ -179,7 +188,7 @@ class EvalConfig:
     elo_model: str = "jones"  # jones (per-pair colour symmetrisation) | colour_advantage
     # pseudo-games per side of each pair, half won (Jones: 2, i.e. +1 win / +2 games); they cap
     # a one-sided pair of n games at 400·log10((n + g) / g) Elo (16 games → 380 at g = 2)
-    elo_pseudo_games: float = JONES_PSEUDO_GAMES
+    elo_pseudo_games: float = jones.PSEUDO_GAMES
 
 
 @dataclasses.dataclass
@@ -214,21 +223,16 @@ class Config:
     compile_cache: bool = True  # JAX persistent compilation cache (HEXSCALE_CACHE/jax)
 
 
-def _layout_path(name: str, root: str, *args: str) -> str:
-    """`${layout:NAME,ROOT[,ARG]}`: a path from `pipeline.infra.layout.Layout(ROOT)`."""
-    target = getattr(Layout(root), name)
-    return str(target(*args).dir if callable(target) else target)
-
-
 def hydra_main(task: Callable[[DictConfig], None]) -> Callable[[], None]:
     """`@hydra.main` over conf/config.yaml: the decorator of every entry point's `main`."""
     return hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")(task)
 
 
 def register_configs() -> None:
+    """Store the schema conf/config.yaml is validated against (`config_schema`): each entry point
+    calls it before `main`, and so do `compose` and the tests. Launchers carry the store to
+    their jobs."""
     ConfigStore.instance().store(name="config_schema", node=Config)
-    if not OmegaConf.has_resolver("layout"):
-        OmegaConf.register_new_resolver("layout", _layout_path)
 
 
 def _interpolate(table: dict[int, Any], size: int) -> float | list[float]:
@@ -435,14 +439,6 @@ def check_run_settings(cfg: Config) -> None:
             )
 
 
-def enable_compile_cache() -> None:
-    """JAX's persistent compilation cache under `hex_env.solver.cache_dir()/jax`, so reruns and
-    resumed jobs load compiled programs instead of compiling them again."""
-    jax.config.update("jax_compilation_cache_dir", str(cache_dir() / "jax"))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-
-
 def load(cfg: DictConfig, *checks: Callable[[Config], None]) -> Config:
     """The typed, checked config of an entry point; on a bad value print one line and exit 2,
     before anything is compiled or written."""
@@ -453,9 +449,6 @@ def load(cfg: DictConfig, *checks: Callable[[Config], None]) -> Config:
     except ValueError as err:
         print(f"config error: {err}", file=sys.stderr)
         sys.exit(2)
-    quiet_jax_logs()
-    if job.compile_cache:
-        enable_compile_cache()
     return job
 
 

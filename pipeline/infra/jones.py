@@ -22,6 +22,9 @@ SAMPLE_CAPS: dict[int, float] = {3: 1e8, 4: 2e8, 5: 4e8, 6: 6e8, 7: 1e9, 8: 1.5e
 MAX_WIDTH: dict[int, int] = {3: 2, 4: 16, 5: 16, 6: 128, 7: 512, 8: 512, 9: 1024}
 DEPTHS: tuple[int, ...] = (1, 2, 4, 8)
 
+# Elo fit (§5): pseudo-games per side of each pair, half of them won (+1 win / +2 games).
+PSEUDO_GAMES = 2.0
+
 TRAIN_NODES = 64  # network evaluations per self-play move, root included
 LEARNER_FORWARD_EQUIVALENTS = 3.0  # learner forward + backward ≈ 3 forwards per sample (§4)
 

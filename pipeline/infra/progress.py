@@ -13,7 +13,6 @@ initialize backend 'tpu'"), which shows once Hydra sets logging to INFO; it chan
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import time
@@ -24,11 +23,6 @@ from tqdm import tqdm
 
 DEFAULT_INTERVAL_S = 30.0
 INTERVAL_ENV = "HEXSCALE_PROGRESS_S"
-
-
-def quiet_jax_logs() -> None:
-    """Raise JAX's backend-probe logger to WARNING (real backend errors still show)."""
-    logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
 
 
 def _isatty(stream: Any) -> bool:

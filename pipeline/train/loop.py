@@ -23,7 +23,6 @@ from pipeline.infra.config import (
     check_run_settings,
     hydra_main,
     load,
-    register_configs,
     savepoint_bounds,
     validate,
 )
@@ -32,6 +31,7 @@ from pipeline.infra.layout import Layout, RunFiles
 from pipeline.infra.metrics_log import MetricsLogger
 from pipeline.infra.progress import Progress
 from pipeline.infra.provenance import code_version
+from pipeline.infra.runtime import configure_jax
 from pipeline.infra.snapshot import save_snapshot
 from pipeline.train.core import (
     TrainCarry,
@@ -51,8 +51,6 @@ from pipeline.train.run_files import (
     write_error,
     write_heartbeat,
 )
-
-register_configs()
 
 
 def run(cfg: Config) -> dict:
@@ -311,6 +309,8 @@ def _train(cfg: Config) -> dict:
 
 @hydra_main
 def main(cfg: DictConfig) -> None:
-    summary = run(load(cfg, validate, check_results_dir, check_run_settings))
+    job = load(cfg, validate, check_results_dir, check_run_settings)
+    configure_jax(job.compile_cache)
+    summary = run(job)
     print(json.dumps(summary))
 
