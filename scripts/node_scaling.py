@@ -108,7 +108,7 @@ def main() -> None:
         largest = f", largest SE {summary['max_se']:.1f}" if "max_se" in summary else ""
         print(f"   {summary['games']:,} games in {summary['wall_s']:.0f} s{largest}", flush=True)
     table = elo_table.build(args.results_dir, args.board)
-    cov = elo_table.read_covariances(args.results_dir)[args.board]  # the fit `build` wrote
+    cov = tables.read_covariances(args.results_dir)[args.board]  # the fit `build` wrote
     games = tables.read_matches(args.results_dir, args.board).groupby(["black", "white"])
     games = games["games"].sum()
     table = table[table["run"] == args.run]

@@ -12,7 +12,6 @@ from scipy import optimize
 from scipy.special import expit, log_expit
 
 from pipeline.evaluate.ratings import (
-    ELO_MODELS,
     ELO_PER_NAT,
     EloFit,
     fit_elo,
@@ -22,6 +21,7 @@ from pipeline.evaluate.ratings import (
     symmetrise,
     win_probability,
 )
+from pipeline.infra.config import ELO_MODELS
 
 MOHEX_DIR = Path(__file__).resolve().parents[2] / "shared" / "jones_data" / "arena_live_data"
 N_AGENTS = 30
@@ -562,6 +562,7 @@ def test_suggest_pairs_breaks_ties_by_fewer_games():
 @pytest.mark.parametrize("model", ELO_MODELS)
 def test_board_table_records_the_elo_model(model):
     from pipeline.evaluate import elo_table
+    from pipeline.infra.tables import ELO_TABLE_COLUMNS
 
     matches, _ = _growing_advantage(1)
     matches["games"] = matches["black_wins"] + matches["white_wins"]
@@ -587,9 +588,7 @@ def test_board_table_records_the_elo_model(model):
     table, fit = elo_table.board_table(matches, agents, model=model)
     assert fit.model == model
     assert (table["elo_model"] == model).all() and (table["anchor"] == "top=0").all()
-    assert list(table.columns[: len(elo_table.ELO_TABLE_COLUMNS)]) == list(
-        elo_table.ELO_TABLE_COLUMNS
-    )
+    assert list(table.columns[: len(ELO_TABLE_COLUMNS)]) == list(ELO_TABLE_COLUMNS)
     assert table["elo"].max() == 0.0
 
 

@@ -229,9 +229,7 @@ def test_round_robin_writes_matches_agents_and_elo(evaluated):
 
     table = elo_table.build(root, SIZE)
     board = pd.read_parquet(Layout(root).board(SIZE).elo)
-    assert list(board.columns[: len(elo_table.ELO_TABLE_COLUMNS)]) == list(
-        elo_table.ELO_TABLE_COLUMNS
-    )
+    assert list(board.columns[: len(results.ELO_TABLE_COLUMNS)]) == list(results.ELO_TABLE_COLUMNS)
     assert len(board) == len(table) == len(pool) + 1
     ratings = board.set_index("agent")
     assert (board["anchor"] == "perfect=0").all() and ratings.loc["perfect", "elo"] == 0.0
@@ -239,7 +237,7 @@ def test_round_robin_writes_matches_agents_and_elo(evaluated):
     combined = pd.read_parquet(root / "elo.parquet")  # what analysis.report.figures reads
     assert set(combined["kind"]) == {"network"} and len(combined) == 4
     assert combined["test_nodes"].dtype == np.int64 and combined["elo_se"].gt(0).all()
-    cov = elo_table.read_covariances(root)[SIZE]  # the same fit's covariance, every agent
+    cov = results.read_covariances(root)[SIZE]  # the same fit's covariance, every agent
     assert list(cov.index) == list(cov.columns) and set(cov.index) == set(board["agent"])
     se = np.sqrt(np.diag(cov.loc[board["agent"], board["agent"]].to_numpy()))
     np.testing.assert_allclose(se, board["elo_se"], rtol=1e-9, atol=1e-9)
@@ -363,13 +361,13 @@ def test_se_scope_all_keeps_pairing_while_a_variant_is_short(evaluated, tmp_path
     shutil.copytree(evaluated[0], root)
     pool_only = elo_table.suggest(root, SIZE, 50, 1)
     # A variant's SE relative to the anchor includes its snapshot's: above the pool's largest.
-    assert pool_only["max_se_all"] > pool_only["max_se"]
-    target = pool_only["max_se"] + 1e-6  # every pool rating is within it; the variant is not
-    assert elo_table.suggest(root, SIZE, 50, 1, se_target=target)["pairs"] == pool_only["pairs"]
+    assert pool_only.max_se_all > pool_only.max_se
+    target = pool_only.max_se + 1e-6  # every pool rating is within it; the variant is not
+    assert elo_table.suggest(root, SIZE, 50, 1, se_target=target).pairs == pool_only.pairs
     scoped = elo_table.suggest(root, SIZE, 3, 1, se_target=target, scope="all")
-    assert len(scoped["pairs"]) == 3
-    done = elo_table.suggest(root, SIZE, 3, 1, se_target=scoped["max_se_all"] + 1, scope="all")
-    assert done["pairs"] == []
+    assert len(scoped.pairs) == 3
+    done = elo_table.suggest(root, SIZE, 3, 1, se_target=scoped.max_se_all + 1, scope="all")
+    assert done.pairs == []
 
 
 def test_suggest_among_keeps_to_one_evaluations_agents(evaluated, tmp_path):
@@ -380,13 +378,13 @@ def test_suggest_among_keeps_to_one_evaluations_agents(evaluated, tmp_path):
     variant, left_out = f"{RUN}/02@16", f"{RUN}/00@1"
     ids = set(results.read_agents(root, SIZE)["agent"])
     assert {variant, left_out} <= ids
-    target = elo_table.suggest(root, SIZE, 50, 1)["max_se"] + 1e-6  # only the variant is short
-    assert elo_table.suggest(root, SIZE, 3, 1, se_target=target, scope="all")["pairs"]
+    target = elo_table.suggest(root, SIZE, 50, 1).max_se + 1e-6  # only the variant is short
+    assert elo_table.suggest(root, SIZE, 3, 1, se_target=target, scope="all").pairs
     own = ids - {variant, left_out}
     kept = elo_table.suggest(root, SIZE, 50, 1, se_target=target, scope="all", among=own)
-    assert kept["pairs"] == [] and kept["max_se_all"] == kept["max_se"] < target
+    assert kept.pairs == [] and kept.max_se_all == kept.max_se < target
     jones = elo_table.suggest(root, SIZE, 50, 1, among=own)
-    assert jones["pairs"] and all(a in own and b in own for a, b in jones["pairs"])
+    assert jones.pairs and all(a in own and b in own for a, b in jones.pairs)
 
 
 @pytest.mark.slow

@@ -40,7 +40,7 @@ from scipy.optimize import least_squares
 from scipy.special import expit
 
 from analysis.fits.bootstrap import BootstrapResult, FitStatus, bootstrap, fit_status
-from pipeline.evaluate.elo_table import PERFECT_ANCHOR
+from pipeline.infra.tables import PERFECT_ANCHOR
 
 __all__ = [
     "POLICIES",

@@ -33,8 +33,8 @@ from scipy.special import expit
 
 from agents.network import param_count
 from analysis.fits.scurve import SCurveParams, Sigma, predict_elo
-from pipeline.evaluate.elo_table import ELO_TABLE_COLUMNS
 from pipeline.infra import jones
+from pipeline.infra.tables import ELO_TABLE_COLUMNS
 
 __all__ = [
     "BOARD_TRAIN_FLOPS_BOUNDS",

@@ -5,12 +5,14 @@
 
 - ``eval/b<S>/elo.parquet``: every agent of the pool (networks, node variants, anchors);
 - ``elo.parquet``: the network agents of every evaluated board, the table `analysis.report.figures`
-  reads (columns `ELO_TABLE_COLUMNS`, then elo_model, kind, greedy, games);
+  reads (columns `pipeline.infra.tables.ELO_TABLE_COLUMNS`, then elo_model, kind, greedy,
+  games);
 
-and `suggest` writes ``eval/b<S>/suggest.json`` for active pairing: the largest rating standard
-error among the round-robin pool (anchors and networks at the reference node count), Jones's
-K most informative pairs of that pool to play next (`pipeline.evaluate.ratings.suggest_pairs`), and
-the largest SE of a node variant relative to its own snapshot.
+and `suggest` returns a `Suggestion` for active pairing, written to ``eval/b<S>/suggest.json``:
+the largest rating standard error among the round-robin pool (anchors and networks at the
+reference node count), Jones's K most informative pairs of that pool to play next
+(`pipeline.evaluate.ratings.suggest_pairs`), and the largest SE of a node variant relative to its
+own snapshot.
 ``python -m pipeline.evaluate.elo_table results_dir=DIR`` refits every board with
 ``eval.elo_model``.
 
@@ -33,41 +35,18 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from pipeline.evaluate.ratings import (
-    JONES_PSEUDO_GAMES,
     EloFit,
     difference_variance,
     fit_elo,
     suggest_pairs,
     suggest_pairs_for,
 )
-from pipeline.infra import tables
+from pipeline.infra import jones, tables
 from pipeline.infra.config import hydra_main, load, register_configs
 from pipeline.infra.files import atomic_write_json
 from pipeline.infra.layout import Layout
 
-__all__ = ["ELO_TABLE_COLUMNS", "board_table", "build", "main", "suggest"]
-
-ELO_TABLE_COLUMNS = (
-    "agent",
-    "run",
-    "snapshot",
-    "board_size",
-    "width",
-    "depth",
-    "search",
-    "test_nodes",
-    "params",
-    "train_flops_jones",
-    "train_flops_standard",
-    "test_flops_jones",
-    "test_flops_standard",
-    "elo",
-    "elo_se",
-    "anchor",
-)
-EXTRA_COLUMNS = ("kind", "greedy", "eps", "games")
-PERFECT = "perfect"
-PERFECT_ANCHOR = f"{PERFECT}=0"  # `anchor` column of a table rated relative to the solver
+__all__ = ["Suggestion", "board_table", "build", "main", "print_tables", "suggest"]
 
 
 def board_table(
@@ -75,7 +54,7 @@ def board_table(
     agents: pd.DataFrame,
     *,
     model: str = "jones",
-    pseudo_games: float = JONES_PSEUDO_GAMES,
+    pseudo_games: float = jones.PSEUDO_GAMES,
 ) -> tuple[pd.DataFrame, EloFit]:
     """(Elo table of one board's pool, the `EloFit`) from its match and agent tables.
 
@@ -85,7 +64,7 @@ def board_table(
     pair, half of them won (Jones: 2); both are recorded in the column ``elo_model``.
     """
     played = set(matches["black"].astype(str)) | set(matches["white"].astype(str))
-    anchor = PERFECT if PERFECT in played else None
+    anchor = tables.PERFECT if tables.PERFECT in played else None
     fit = fit_elo(
         matches, anchor=anchor, model=model, pseudo_wins=pseudo_games / 2, pseudo_games=pseudo_games
     )
@@ -101,9 +80,9 @@ def board_table(
     )
     ratings = fit.table()
     ratings["games"] = ratings["agent"].map(games).astype("int64")
-    ratings["anchor"] = PERFECT_ANCHOR if anchor else "top=0"
+    ratings["anchor"] = tables.PERFECT_ANCHOR if anchor else "top=0"
     ratings["elo_model"] = (
-        fit.model if pseudo_games == JONES_PSEUDO_GAMES else f"{fit.model}, pseudo {pseudo_games:g}"
+        fit.model if pseudo_games == jones.PSEUDO_GAMES else f"{fit.model}, pseudo {pseudo_games:g}"
     )
     meta = agents.drop_duplicates("agent", keep="last").copy()
     meta["agent"] = meta["agent"].astype(str)
@@ -111,8 +90,8 @@ def board_table(
     unknown = table.loc[table["kind"].isna(), "agent"].tolist()
     if unknown:
         raise ValueError(f"agents with games but no row in agents.parquet: {unknown[:5]}")
-    columns = list(ELO_TABLE_COLUMNS) + ["elo_model"]
-    columns += [c for c in EXTRA_COLUMNS if c in table.columns]
+    columns = list(tables.ELO_TABLE_COLUMNS) + ["elo_model"]
+    columns += [c for c in tables.EXTRA_COLUMNS if c in table.columns]
     return table.loc[:, columns].reset_index(drop=True), fit
 
 
@@ -132,7 +111,7 @@ def build(
     board_size: int | None = None,
     *,
     model: str = "jones",
-    pseudo_games: float = JONES_PSEUDO_GAMES,
+    pseudo_games: float = jones.PSEUDO_GAMES,
 ) -> pd.DataFrame:
     """Fit and write the Elo table of `board_size` (default: every evaluated board) with Elo
     `model` (`pipeline.evaluate.ratings.ELO_MODELS`) and its covariance (``elo_cov.parquet``), then
@@ -164,12 +143,21 @@ def build(
     return pd.concat(boards, ignore_index=True)
 
 
-def read_covariances(results_dir: str | Path) -> dict[int, pd.DataFrame]:
-    """Per evaluated board, the covariance of its Elo fit (agents × agents, Elo²) as `build`
-    wrote it; boards fitted before `build` wrote covariances are left out."""
-    layout = Layout(results_dir)
-    paths = {size: layout.board(size).elo_cov for size in layout.evaluated_boards()}
-    return {s: pd.read_parquet(p).set_index("agent") for s, p in paths.items() if p.exists()}
+@dataclasses.dataclass(frozen=True)
+class Suggestion:
+    """One active-pairing step of `suggest` (its fields are ``suggest.json``'s keys)."""
+
+    max_se: float  # largest SE of the pool (relative to the anchor); nan for an empty pool
+    max_se_all: float  # largest SE relative to the anchor over pool and node variants
+    pairs: list[tuple[str, str]]  # unordered pairs to play next, both colours
+    agents: int  # agents in the pool
+    max_se_variants: float | None  # largest variant SE relative to its own snapshot (None: none)
+    elo_model: str  # `EloFit.model` of the fit
+
+    def max_se_for(self, scope: str) -> float:
+        """The SE that active pairing with `eval.se_scope` = `scope` stops on: ``max_se`` for
+        "pool", ``max_se_all`` for "all" (`pipeline.evaluate.ratings.SE_SCOPES`)."""
+        return self.max_se if scope == "pool" else self.max_se_all
 
 
 def suggest(
@@ -183,10 +171,10 @@ def suggest(
     scope: str = "pool",
     games: int = 16,
     among: Collection[str] | None = None,
-    pseudo_games: float = JONES_PSEUDO_GAMES,
-) -> dict:
-    """Active pairing step: fit with Elo `model`, then write and return ``{"max_se",
-    "max_se_all", "pairs", "agents", "max_se_variants", "elo_model"}``.
+    pseudo_games: float = jones.PSEUDO_GAMES,
+) -> Suggestion:
+    """Active pairing step: fit with Elo `model`, then write (``eval/b<S>/suggest.json``) and
+    return the `Suggestion`.
 
     The pool is the anchors and the networks at the reference count `nodes`; its `k` pairs
     come from `pipeline.evaluate.ratings.suggest_pairs` and ``max_se`` is its largest SE (relative
@@ -224,15 +212,15 @@ def suggest(
     else:
         pairs = suggest_pairs(sub, matches, k)
     max_se = float(sub.se.max()) if len(ids) else float("nan")
-    out = {
-        "max_se": max_se,
-        "max_se_all": max(max_se, float(se_anchor.max())) if len(v) else max_se,
-        "pairs": [list(p) for p in pairs],
-        "agents": len(ids),
-        "max_se_variants": float(np.sqrt(var_rel.max())) if len(var_rel) else None,
-        "elo_model": fit.model,
-    }
-    atomic_write_json(Layout(results_dir).board(board_size).suggest, out)
+    out = Suggestion(
+        max_se=max_se,
+        max_se_all=max(max_se, float(se_anchor.max())) if len(v) else max_se,
+        pairs=pairs,
+        agents=len(ids),
+        max_se_variants=float(np.sqrt(var_rel.max())) if len(var_rel) else None,
+        elo_model=fit.model,
+    )
+    atomic_write_json(Layout(results_dir).board(board_size).suggest, dataclasses.asdict(out))
     return out
 
 
@@ -273,7 +261,6 @@ def main(cfg: DictConfig) -> None:
     print(f"\nwrote {Layout(job.results_dir).elo}")
 
 
-register_configs()
-
 if __name__ == "__main__":
+    register_configs()
     main()

@@ -8,11 +8,11 @@ every net is zero-padded to the pool's largest (`eval.batch.share_programs`, the
 same outputs, one program for all architectures); or the anchors, which differ only in ε) and,
 per side, one node count. Each side's search runs once over the flat batch of P × G games, with
 every game evaluated by its pairing's net (params stacked per pairing,
-`agents.players.network_act_fn(pairings=True)`): vmapping the search over pairings instead cost
-2–4× (`scripts/bench_tree.py`). The node count is traced inside a tree of
+`agents.players.network_act_fn(pairings=True)`): vmapping the search over pairings instead costs
+more (docs/benchmarks.md, `scripts/bench_tree.py`). The node count is traced inside a tree of
 `pool.node_capacity(nodes)` nodes (one node needs no tree and has its own program), and every
 call of a group is padded to the same number of pairings, so an evaluation compiles a handful
-of programs, and JAX's persistent compilation cache (`pipeline.infra.config.enable_compile_cache`)
+of programs, and JAX's persistent compilation cache (`pipeline.infra.runtime.enable_compile_cache`)
 skips even those on a rerun.
 
 Random streams belong to games, not batches: game g of the games of (black, white) that follow
@@ -36,13 +36,9 @@ import hex_env as he
 from agents.network import pad_params
 from agents.players import eps_perfect_act_fn, network_act_fn
 from agents.search import SearchConfig
-from pipeline.evaluate.pool import AgentSpec, node_capacity
+from pipeline.evaluate.pool import AgentSpec, next_pow2, node_capacity
 from pipeline.infra.config import BatchConfig
 from pipeline.infra.snapshot import load_snapshot
-
-
-def _next_pow2(n: int) -> int:
-    return 1 << max(0, int(n) - 1).bit_length()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +69,7 @@ def make_batches(
     played = played or {}
     groups: dict[tuple, list[tuple[str, str, int, int]]] = {}
     for (b, w), n in sorted(need.items()):
-        per_pairing = min(_next_pow2(n), batch.max_games_per_call)
+        per_pairing = min(next_pow2(n), batch.max_games_per_call)
         before = played.get((b, w), 0)
         black, white = agents[b], agents[w]
         key = (black.compile_key(arch), white.compile_key(arch), black.test_nodes,

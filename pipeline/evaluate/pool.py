@@ -66,12 +66,17 @@ class AgentSpec:
         return row
 
 
+def next_pow2(n: int) -> int:
+    """The smallest power of two ≥ `n` (1 for n ≤ 1)."""
+    return 1 << max(0, int(n) - 1).bit_length()
+
+
 def node_capacity(nodes: int) -> int:
     """Tree capacity for players of `nodes` nodes: the next power of two (1: no search). One
     compiled search serves every node count up to it; a roomier tree costs little in the match
-    engine's flat layout (4×4, 64 nodes: 1.3× in a 512-node tree, docs/benchmarks.md), so the
-    capacity only keeps the number of compiled programs small."""
-    return 1 if nodes <= 1 else 1 << (nodes - 1).bit_length()
+    engine's flat layout (docs/benchmarks.md), so the capacity only keeps the number of
+    compiled programs small."""
+    return next_pow2(nodes)
 
 
 def architecture_capacity(agents) -> tuple[int, int]:

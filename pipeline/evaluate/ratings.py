@@ -29,8 +29,10 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.special import expit, log_expit
 
+from pipeline.infra import jones
+from pipeline.infra.config import ELO_MODELS
+
 __all__ = [
-    "ELO_MODELS",
     "ELO_PER_NAT",
     "EloFit",
     "difference_variance",
@@ -43,9 +45,6 @@ __all__ = [
 ]
 
 ELO_PER_NAT = 400 / math.log(10)
-ELO_MODELS = ("jones", "colour_advantage")
-SE_SCOPES = ("pool", "all")  # whose SEs end active pairing: the pool, or node variants too
-JONES_PSEUDO_GAMES = 2.0  # per side of each pair, half of them won: Jones's +1 win / +2 games
 
 _COLUMNS = ("black", "white", "black_wins", "white_wins")
 
@@ -149,13 +148,174 @@ def _check_wins_graph(n_agents: int, winner: np.ndarray, loser: np.ndarray) -> N
         raise ValueError("without pseudo-counts some group of agents wins or loses every game")
 
 
+@dataclass(frozen=True)
+class _Observed:
+    """The observed games of a fit: `_aggregate`d (black, white) rows as agent indices."""
+
+    pairs: pd.DataFrame  # `_aggregate(matches)`
+    agents: np.ndarray  # [A] sorted agent ids
+    black: np.ndarray  # [R] index into `agents` of each row's black player
+    white: np.ndarray  # [R] index into `agents` of each row's white player
+    wins: np.ndarray  # [R] black's wins
+    games: np.ndarray  # [R] games
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Likelihood rows: `a` beat `b` `k` times out of `n`, P = sigmoid(r_a − r_b + h·uses_h)."""
+
+    a: np.ndarray
+    b: np.ndarray
+    k: np.ndarray
+    n: np.ndarray
+    uses_h: bool
+
+
+def _observed(matches: pd.DataFrame, anchor: str | None, pseudo_games: float) -> _Observed:
+    """`matches` aggregated and checked: known anchor, connected comparison graph, two agents,
+    and without pseudo-counts a strongly connected win graph."""
+    df = _aggregate(matches)
+    agents = np.unique(np.concatenate([df["black"].to_numpy(), df["white"].to_numpy()]))
+    if anchor is not None and anchor not in set(agents):
+        raise ValueError(f"anchor {anchor!r} is not an agent in matches")
+    n_agents = len(agents)
+    b_obs = np.searchsorted(agents, df["black"].to_numpy())
+    w_obs = np.searchsorted(agents, df["white"].to_numpy())
+    wins_obs = df["black_wins"].to_numpy(dtype=float)
+    n_obs = wins_obs + df["white_wins"].to_numpy(dtype=float)
+
+    _check_graph(n_agents, b_obs, w_obs)
+    if n_agents < 2:
+        raise ValueError("need at least two agents")
+    if pseudo_games == 0:
+        beat = np.concatenate([wins_obs, n_obs - wins_obs]) > 0
+        winner = np.concatenate([b_obs, w_obs])[beat]
+        loser = np.concatenate([w_obs, b_obs])[beat]
+        _check_wins_graph(n_agents, winner, loser)
+    return _Observed(df, agents, b_obs, w_obs, wins_obs, n_obs)
+
+
+def _jones_rows(obs: _Observed, pseudo_wins: float, pseudo_games: float) -> _Rows:
+    """Each symmetrised pair seen from both sides, half its games each, plus pseudo-counts."""
+    pairs = symmetrise(obs.pairs)
+    i = np.searchsorted(obs.agents, pairs["i"].to_numpy())
+    j = np.searchsorted(obs.agents, pairs["j"].to_numpy())
+    half = pairs["games"].to_numpy(float) / 2
+    wins_i = pairs["wins_i"].to_numpy(float) / 2
+    a = np.concatenate([i, j])
+    b = np.concatenate([j, i])
+    k = np.concatenate([wins_i, half - wins_i]) + pseudo_wins
+    n = np.concatenate([half, half]) + pseudo_games
+    return _Rows(a, b, k, n, uses_h=False)
+
+
+def _colour_rows(obs: _Observed, pseudo_wins: float, pseudo_games: float) -> _Rows:
+    """The raw colour-resolved rows plus pseudo-games in both colourings of each pair that met."""
+    b_obs, w_obs = obs.black, obs.white
+    lo, hi = np.minimum(b_obs, w_obs), np.maximum(b_obs, w_obs)
+    met = np.unique(np.stack([lo, hi], axis=1)[lo != hi], axis=0)
+    m = len(met)
+    a = np.concatenate([b_obs, met[:, 0], met[:, 1]])
+    b = np.concatenate([w_obs, met[:, 1], met[:, 0]])
+    k = np.concatenate([obs.wins, np.full(2 * m, pseudo_wins / 2)])
+    n = np.concatenate([obs.games, np.full(2 * m, pseudo_games / 2)])
+    return _Rows(a, b, k, n, uses_h=True)
+
+
+@dataclass(frozen=True)
+class _Likelihood:
+    """Penalised negative log-likelihood of `rows` in θ = (r, h if rows.uses_h), with its
+    gradient and analytic Hessian."""
+
+    rows: _Rows
+    n_agents: int
+    lam: float  # Jones: mean loss + penalty·mean(r)², so penalty × likelihood rows
+
+    def unpack(self, theta):
+        return theta[: self.n_agents], (theta[self.n_agents] if self.rows.uses_h else 0.0)
+
+    def objective(self, theta):
+        a, b, k, n = self.rows.a, self.rows.b, self.rows.k, self.rows.n
+        r, h = self.unpack(theta)
+        x = r[a] - r[b] + h
+        return -np.sum(k * log_expit(x) + (n - k) * log_expit(-x)) + self.lam * r.mean() ** 2
+
+    def gradient(self, theta):
+        a, b, k, n, n_agents = self.rows.a, self.rows.b, self.rows.k, self.rows.n, self.n_agents
+        r, h = self.unpack(theta)
+        resid = k - n * expit(r[a] - r[b] + h)  # d loglik / dx per row
+        g_r = np.bincount(a, resid, n_agents) - np.bincount(b, resid, n_agents)
+        g = -g_r + 2 * self.lam * r.mean() / n_agents
+        return np.append(g, -resid.sum()) if self.rows.uses_h else g
+
+    def hessian(self, theta):
+        a, b, n, n_agents = self.rows.a, self.rows.b, self.rows.n, self.n_agents
+        r, h = self.unpack(theta)
+        p = expit(r[a] - r[b] + h)
+        info = n * p * (1 - p)
+        # Fisher information of x = e_a − e_b (+ e_h): a weighted graph Laplacian plus h terms.
+        lap = np.zeros((n_agents, n_agents))
+        np.add.at(lap, (a, b), -np.where(a == b, 0.0, info))  # self-play informs h only
+        lap = lap + lap.T
+        lap[np.diag_indices(n_agents)] = -lap.sum(axis=1)
+        lap += 2 * self.lam / n_agents**2
+        if not self.rows.uses_h:
+            return lap
+        cross = np.bincount(a, info, n_agents) - np.bincount(b, info, n_agents)
+        full = np.zeros((n_agents + 1, n_agents + 1))
+        full[:n_agents, :n_agents] = lap
+        full[:n_agents, -1] = full[-1, :n_agents] = cross
+        full[-1, -1] = info.sum()
+        return full
+
+    def minimise(self) -> np.ndarray:
+        """θ at the minimum (Newton-CG from 0); RuntimeError if it did not converge."""
+        res = optimize.minimize(
+            self.objective,
+            np.zeros(self.n_agents + int(self.rows.uses_h)),
+            jac=self.gradient,
+            hess=self.hessian,
+            method="Newton-CG",
+            options={"xtol": 1e-10},
+        )
+        if not res.success and np.abs(self.gradient(res.x)).max() > 1e-3:
+            raise RuntimeError(f"Elo fit did not converge: {res.message}")
+        return res.x
+
+
+def _anchored(
+    r: np.ndarray, cov: np.ndarray, agents: np.ndarray, anchor: str | None
+) -> tuple[pd.Series, pd.Series, pd.DataFrame]:
+    """(ratings, SEs, covariance) in Elo relative to the anchor (None: the top agent), best
+    first, from natural-unit ratings `r` and their covariance `cov`."""
+    ref = int(np.argmax(r)) if anchor is None else int(np.searchsorted(agents, anchor))
+    # Covariance of r − r_ref: rows and columns minus the anchor's, the anchor's own all zero.
+    rel = cov - cov[:, [ref]] - cov[[ref], :] + cov[ref, ref]
+    ratings = pd.Series((r - r[ref]) * ELO_PER_NAT, index=pd.Index(agents, name="agent"))
+    ratings.iloc[ref] = 0.0
+    se = pd.Series(np.sqrt(np.clip(np.diag(rel), 0, None)) * ELO_PER_NAT, index=ratings.index)
+    order = ratings.sort_values(ascending=False, kind="stable").index
+    cov_elo = pd.DataFrame(rel * ELO_PER_NAT**2, index=ratings.index, columns=ratings.index)
+    return (
+        ratings.loc[order].rename("elo"),
+        se.loc[order].rename("elo_se"),
+        cov_elo.loc[order, order],
+    )
+
+
+def _log_likelihood(obs: _Observed, r: np.ndarray, h: float) -> float:
+    """Log-likelihood of the observed games (no pseudo-counts) at ratings `r`, advantage `h`."""
+    x_obs = r[obs.black] - r[obs.white] + h
+    return float(np.sum(obs.wins * log_expit(x_obs) + (obs.games - obs.wins) * log_expit(-x_obs)))
+
+
 def fit_elo(
     matches: pd.DataFrame,
     *,
     model: str = "jones",
     anchor: str | None = None,
-    pseudo_wins: float = JONES_PSEUDO_GAMES / 2,
-    pseudo_games: float = JONES_PSEUDO_GAMES,
+    pseudo_wins: float = jones.PSEUDO_GAMES / 2,
+    pseudo_games: float = jones.PSEUDO_GAMES,
     penalty: float = 0.01,
 ) -> EloFit:
     """Fit Bradley–Terry Elo ratings by penalised maximum likelihood.
@@ -194,119 +354,23 @@ def fit_elo(
         raise ValueError(f"model must be one of {ELO_MODELS}, got {model!r}")
     if not 0 <= pseudo_wins <= pseudo_games:
         raise ValueError("need 0 <= pseudo_wins <= pseudo_games")
-    df = _aggregate(matches)
-    agents = np.unique(np.concatenate([df["black"].to_numpy(), df["white"].to_numpy()]))
-    if anchor is not None and anchor not in set(agents):
-        raise ValueError(f"anchor {anchor!r} is not an agent in matches")
-    n_agents = len(agents)
-    b_obs = np.searchsorted(agents, df["black"].to_numpy())
-    w_obs = np.searchsorted(agents, df["white"].to_numpy())
-    wins_obs = df["black_wins"].to_numpy(dtype=float)
-    n_obs = wins_obs + df["white_wins"].to_numpy(dtype=float)
-
-    _check_graph(n_agents, b_obs, w_obs)
-    if n_agents < 2:
-        raise ValueError("need at least two agents")
-    if pseudo_games == 0:
-        beat = np.concatenate([wins_obs, n_obs - wins_obs]) > 0
-        winner = np.concatenate([b_obs, w_obs])[beat]
-        loser = np.concatenate([w_obs, b_obs])[beat]
-        _check_wins_graph(n_agents, winner, loser)
-
-    # Likelihood rows: a beat b k times out of n, P = sigmoid(r_a − r_b + h·uses_h).
-    if model == "jones":
-        pairs = symmetrise(df)
-        i = np.searchsorted(agents, pairs["i"].to_numpy())
-        j = np.searchsorted(agents, pairs["j"].to_numpy())
-        half = pairs["games"].to_numpy(float) / 2
-        wins_i = pairs["wins_i"].to_numpy(float) / 2
-        a = np.concatenate([i, j])
-        b = np.concatenate([j, i])
-        k = np.concatenate([wins_i, half - wins_i]) + pseudo_wins
-        n = np.concatenate([half, half]) + pseudo_games
-        uses_h = False
-    else:
-        lo, hi = np.minimum(b_obs, w_obs), np.maximum(b_obs, w_obs)
-        met = np.unique(np.stack([lo, hi], axis=1)[lo != hi], axis=0)
-        m = len(met)
-        a = np.concatenate([b_obs, met[:, 0], met[:, 1]])
-        b = np.concatenate([w_obs, met[:, 1], met[:, 0]])
-        k = np.concatenate([wins_obs, np.full(2 * m, pseudo_wins / 2)])
-        n = np.concatenate([n_obs, np.full(2 * m, pseudo_games / 2)])
-        uses_h = True
-    n_rows = len(a)
-    lam = penalty * max(n_rows, 1)  # Jones: mean loss + penalty·mean(r)²
-
-    def unpack(theta):
-        return theta[:n_agents], (theta[n_agents] if uses_h else 0.0)
-
-    def objective(theta):
-        r, h = unpack(theta)
-        x = r[a] - r[b] + h
-        return -np.sum(k * log_expit(x) + (n - k) * log_expit(-x)) + lam * r.mean() ** 2
-
-    def gradient(theta):
-        r, h = unpack(theta)
-        resid = k - n * expit(r[a] - r[b] + h)  # d loglik / dx per row
-        g_r = np.bincount(a, resid, n_agents) - np.bincount(b, resid, n_agents)
-        g = -g_r + 2 * lam * r.mean() / n_agents
-        return np.append(g, -resid.sum()) if uses_h else g
-
-    def hessian(theta):
-        r, h = unpack(theta)
-        p = expit(r[a] - r[b] + h)
-        info = n * p * (1 - p)
-        # Fisher information of x = e_a − e_b (+ e_h): a weighted graph Laplacian plus h terms.
-        lap = np.zeros((n_agents, n_agents))
-        np.add.at(lap, (a, b), -np.where(a == b, 0.0, info))  # self-play informs h only
-        lap = lap + lap.T
-        lap[np.diag_indices(n_agents)] = -lap.sum(axis=1)
-        lap += 2 * lam / n_agents**2
-        if not uses_h:
-            return lap
-        cross = np.bincount(a, info, n_agents) - np.bincount(b, info, n_agents)
-        full = np.zeros((n_agents + 1, n_agents + 1))
-        full[:n_agents, :n_agents] = lap
-        full[:n_agents, -1] = full[-1, :n_agents] = cross
-        full[-1, -1] = info.sum()
-        return full
-
-    res = optimize.minimize(
-        objective,
-        np.zeros(n_agents + int(uses_h)),
-        jac=gradient,
-        hess=hessian,
-        method="Newton-CG",
-        options={"xtol": 1e-10},
-    )
-    if not res.success and np.abs(gradient(res.x)).max() > 1e-3:
-        raise RuntimeError(f"Elo fit did not converge: {res.message}")
-
-    r, h = unpack(res.x)
-    cov = np.linalg.inv(hessian(res.x))[:n_agents, :n_agents]
-    ref = int(np.argmax(r)) if anchor is None else int(np.searchsorted(agents, anchor))
-    # Covariance of r − r_ref: rows and columns minus the anchor's, the anchor's own all zero.
-    rel = cov - cov[:, [ref]] - cov[[ref], :] + cov[ref, ref]
-    ratings = pd.Series((r - r[ref]) * ELO_PER_NAT, index=pd.Index(agents, name="agent"))
-    ratings.iloc[ref] = 0.0
-    se = pd.Series(np.sqrt(np.clip(np.diag(rel), 0, None)) * ELO_PER_NAT, index=ratings.index)
-    order = ratings.sort_values(ascending=False, kind="stable").index
-
-    x_obs = r[b_obs] - r[w_obs] + h
-    log_likelihood = float(
-        np.sum(wins_obs * log_expit(x_obs) + (n_obs - wins_obs) * log_expit(-x_obs))
-    )
+    obs = _observed(matches, anchor, pseudo_games)
+    rows = (_jones_rows if model == "jones" else _colour_rows)(obs, pseudo_wins, pseudo_games)
+    n_agents = len(obs.agents)
+    likelihood = _Likelihood(rows, n_agents, penalty * max(len(rows.a), 1))
+    theta = likelihood.minimise()
+    r, h = likelihood.unpack(theta)
+    cov = np.linalg.inv(likelihood.hessian(theta))[:n_agents, :n_agents]
+    ratings, se, cov_elo = _anchored(r, cov, obs.agents, anchor)
     return EloFit(
-        ratings=ratings.loc[order].rename("elo"),
-        se=se.loc[order].rename("elo_se"),
+        ratings=ratings,
+        se=se,
         colour_advantage=float(h * ELO_PER_NAT),
         anchor="top=0" if anchor is None else f"agent:{anchor}=0",
-        log_likelihood=log_likelihood,
-        n_games=int(round(n_obs.sum())),
+        log_likelihood=_log_likelihood(obs, r, h),
+        n_games=int(round(obs.games.sum())),
         model=model,
-        cov=pd.DataFrame(rel * ELO_PER_NAT**2, index=ratings.index, columns=ratings.index).loc[
-            order, order
-        ],
+        cov=cov_elo,
     )
 
 

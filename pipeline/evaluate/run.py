@@ -45,12 +45,12 @@ from pipeline.infra.config import (
     check_results_dir,
     hydra_main,
     load,
-    register_configs,
     validate_eval,
 )
 from pipeline.infra.files import CorruptFileError
 from pipeline.infra.layout import Layout
 from pipeline.infra.progress import Progress
+from pipeline.infra.runtime import configure_jax
 
 
 def _rows(batch: Batch, black_wins: np.ndarray) -> pd.DataFrame:
@@ -155,13 +155,12 @@ def evaluate(cfg: Config) -> dict:
                 games=active.games_per_round,
                 among=pool.agents,
             )
-            scoped = "max_se" if cfg.eval.se_scope == "pool" else "max_se_all"
-            summary["max_se"] = suggestion[scoped]
-            if summary["max_se"] < cfg.eval.se_target or not suggestion["pairs"]:
+            summary["max_se"] = suggestion.max_se_for(cfg.eval.se_scope)
+            if summary["max_se"] < cfg.eval.se_target or not suggestion.pairs:
                 break
             played = tables.games_played(tables.read_matches(cfg.results_dir, size))
             more = {}
-            for a, b in suggestion["pairs"]:
+            for a, b in suggestion.pairs:
                 for pair in ((a, b), (b, a)):
                     more[pair] = played.get(pair, 0) + per_colour
             account(play_missing(cfg, pool, more, engine, desc=f"active round {round_index + 1}"))
@@ -174,6 +173,7 @@ def evaluate(cfg: Config) -> dict:
 @hydra_main
 def main(cfg: DictConfig) -> None:
     job = load(cfg, validate_eval, check_results_dir, check_snapshots)
+    configure_jax(job.compile_cache)
     try:
         summary = evaluate(job)
     except CorruptFileError as err:
@@ -192,5 +192,3 @@ def main(cfg: DictConfig) -> None:
         )
         elo_table.print_tables(table)
 
-
-register_configs()

@@ -4,6 +4,9 @@
     eval/b<S>/matches.parquet             append-only game results, one row per played batch
     eval/b<S>/agents.parquet              one row per agent ever entered in the b<S> pool
     eval/b<S>/.lock                       fcntl lock around every read-modify-write
+    eval/b<S>/elo.parquet, elo.parquet    Elo tables (`ELO_TABLE_COLUMNS`, `EXTRA_COLUMNS`),
+                                          written by `pipeline.evaluate.elo_table`
+    eval/b<S>/elo_cov.parquet             the covariance of that fit (`read_covariances`)
 
 Every file is written to a temporary sibling and renamed into place, so a reader sees the old or
 the new file, never half of one; concurrent evaluation jobs on one board serialise their
@@ -53,6 +56,28 @@ AGENT_COLUMNS = (
     "test_flops_jones",  # test_nodes × forward FLOPs, Jones convention, per move
     "test_flops_standard",  # test_nodes × forward FLOPs, 2 per multiply-accumulate, per move
 )
+
+ELO_TABLE_COLUMNS = (  # leading columns of the Elo tables; then elo_model, EXTRA_COLUMNS
+    "agent",
+    "run",
+    "snapshot",
+    "board_size",
+    "width",
+    "depth",
+    "search",
+    "test_nodes",
+    "params",
+    "train_flops_jones",
+    "train_flops_standard",
+    "test_flops_jones",
+    "test_flops_standard",
+    "elo",
+    "elo_se",
+    "anchor",
+)
+EXTRA_COLUMNS = ("kind", "greedy", "eps", "games")
+PERFECT = "perfect"
+PERFECT_ANCHOR = f"{PERFECT}=0"  # `anchor` column of a table rated relative to the solver
 
 _INT_COLUMNS = ("board_size", "snapshot", "width", "depth", "test_nodes", "params")
 _FLOAT_COLUMNS = (
@@ -170,3 +195,12 @@ def merge_agents(results_dir: str | Path, size: int, agents: pd.DataFrame) -> pd
         merged = normalise_agents(merged.sort_values("agent", kind="stable"))
         write_parquet(Layout(results_dir).board(size).agents, merged)
     return merged
+
+
+def read_covariances(results_dir: str | Path) -> dict[int, pd.DataFrame]:
+    """Per evaluated board, the covariance of its Elo fit (agents × agents, Elo²) as
+    `pipeline.evaluate.elo_table.build` wrote it; boards fitted before `build` wrote covariances
+    are left out."""
+    layout = Layout(results_dir)
+    paths = {size: layout.board(size).elo_cov for size in layout.evaluated_boards()}
+    return {s: pd.read_parquet(p).set_index("agent") for s, p in paths.items() if p.exists()}
