@@ -47,7 +47,7 @@ def network_act_fn(
     so one compiled player serves every node count up to `capacity`.
     `pairings`: params are stacked per pairing ([P, ...]) and `states` is one flat batch of
     P × G games, pairing-major; each game's net is its pairing's, and the search runs once over
-    the whole batch (vmapping it over pairings instead costs 2–4×: docs/benchmarks.md).
+    the whole batch (cheaper than vmapping it over pairings: docs/benchmarks.md).
     """
     net = HexNet(width, depth)
     apply = _per_pairing_apply(net.apply) if pairings else net.apply

@@ -32,12 +32,11 @@ def _newton_alpha(prior: jax.Array, q: jax.Array, lam: jax.Array) -> jax.Array:
     is concave increasing above max q̂ (a weighted harmonic mean of the gaps), so from the left
     of the root the iterates rise monotonically to it, as Jones's do, but its step is S times
     his, and it is exact in one step where one term dominates or all q̂ are equal (unvisited
-    nodes): on 5×5 trees 1.3 steps on average and at most 5, against 5.8 and 8 for Newton on S,
-    and the loop runs to the slowest node of the batch. The root, hence π̄, is the same to the
-    tolerance. Where Jones's 1e-4 floor puts α₀ right of the root (Σπ̄ < 1: only when
-    λπ < 1e-4 everywhere, e.g. the √ form with a flat prior on a big board; Jones then stopped at
-    once and sampled from a π̄ summing to < 1), we start from max_{a: π(a)>0}(q̂ + λπ), left of
-    the root.
+    nodes); the loop runs to the slowest node of the batch, so fewer steps pay (step counts:
+    docs/benchmarks.md). The root, hence π̄, is the same to the tolerance. Where Jones's 1e-4
+    floor puts α₀ right of the root (Σπ̄ < 1: only when λπ < 1e-4 everywhere, e.g. the √ form
+    with a flat prior on a big board; Jones then stopped at once and sampled from a π̄ summing
+    to < 1), we start from max_{a: π(a)>0}(q̂ + λπ), left of the root.
     """
     top = lam[..., None] * prior
 
