@@ -74,6 +74,11 @@ def _played(root: Path) -> dict:
     return results.games_played(results.read_matches(root, SIZE))
 
 
+def _ranges(need: dict, played: dict | None = None) -> dict:
+    """Each pair's `need` games as one range of game numbers, after its `played` ones."""
+    return {pair: [((played or {}).get(pair, 0), n)] for pair, n in need.items()}
+
+
 def test_eps_perfect_anchors_bracket_the_solver(evaluated):
     """Through the match engine (after the fixture, to reuse its compiled shapes): a perfect
     black never loses; a perfect white beats an ε-perfect black when it strays, more often
@@ -83,7 +88,7 @@ def test_eps_perfect_anchors_bracket_the_solver(evaluated):
         black=[anchors["perfect"], anchors["eps-perfect-0.1"], anchors["eps-perfect-0.6"]],
         white=[anchors["random"], anchors["perfect"], anchors["perfect"]],
         games=[32, 32, 32],
-        games_before=[0, 0, 0],
+        game_start=[0, 0, 0],
         games_per_pairing=32,
         pairs_on_device=16,  # the shape of the fixture's anchor-vs-anchor games
     )
@@ -104,7 +109,7 @@ def test_plan_is_target_minus_played_and_batches_cover_it():
         "b": AgentSpec("b", "perfect", 3, eps=0.0),
         "c": AgentSpec("c", "eps_perfect", 3, eps=0.5),
     }
-    batches = make_batches(targets, agents, BatchConfig(max_games_per_call=16))
+    batches = make_batches(_ranges(targets), agents, BatchConfig(max_games_per_call=16))
     covered: dict = {}
     for batch in batches:
         assert len(batch.games) * batch.games_per_pairing <= 16
@@ -125,7 +130,7 @@ def test_games_do_not_depend_on_how_the_plan_is_cut_into_calls():
     def play(pairs_per_call):
         config = BatchConfig(max_games_per_call=512, max_pairs_per_call=pairs_per_call)
         wins = {}
-        for batch in make_batches(need, anchors, config, played):
+        for batch in make_batches(_ranges(need, played), anchors, config):
             result = engine.play(batch, jax.random.PRNGKey(3))
             for b, w, n in zip(batch.black, batch.white, result, strict=True):
                 wins[(b.agent, w.agent)] = wins.get((b.agent, w.agent), 0) + int(n)
@@ -150,7 +155,7 @@ def test_network_games_do_not_depend_on_the_pairings_they_share_a_call_with(tmp_
     def play(pairs_per_call):
         config = BatchConfig(max_pairs_per_call=pairs_per_call)
         wins = {}
-        for batch in make_batches(need, agents, config):
+        for batch in make_batches(_ranges(need), agents, config):
             for x, y, n in zip(batch.black, batch.white, engine.play(batch, KEY), strict=True):
                 wins[(x.agent, y.agent)] = int(n)
         return wins
@@ -176,7 +181,7 @@ def test_nets_of_two_shapes_share_one_program_and_play_the_same_games(tmp_path):
     def play(arch):
         engine = MatchEngine(SIZE, capacity=1, arch=arch)
         wins = {}
-        for batch in make_batches(need, agents, BatchConfig(), arch=arch):
+        for batch in make_batches(_ranges(need), agents, BatchConfig(), arch=arch):
             for x, y, n in zip(batch.black, batch.white, engine.play(batch, KEY), strict=True):
                 wins[(x.agent, y.agent)] = int(n)
         return wins, engine.compiled_move_fns
@@ -196,9 +201,8 @@ def test_tree_capacity_does_not_change_the_games(tmp_path):
 
     def play(capacity):
         engine = MatchEngine(SIZE, capacity=capacity)
-        return [
-            engine.play(batch, KEY).tolist() for batch in make_batches(need, agents, BatchConfig())
-        ]
+        batches = make_batches(_ranges(need), agents, BatchConfig())
+        return [engine.play(batch, KEY).tolist() for batch in batches]
 
     tight, roomy = play(None), play(64)
     assert tight == roomy and 0 < sum(map(sum, tight)) < 64

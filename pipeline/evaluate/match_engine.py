@@ -15,9 +15,10 @@ call of a group is padded to the same number of pairings, so an evaluation compi
 of programs, and JAX's persistent compilation cache (`pipeline.infra.runtime.enable_compile_cache`)
 skips even those on a rerun.
 
-Random streams belong to games, not batches: game g of the games of (black, white) that follow
-the k games already recorded for that ordered pair uses, at ply t, a key derived from
-(black, white, k, t, g), so the games do not depend on how the plan is cut into calls or padded.
+Random streams belong to games, not batches: game g of a chunk of the games of (black, white)
+that starts at game number k (`pipeline.evaluate.claims`) uses, at ply t, a key derived from
+(black, white, k, t, g), so the games do not depend on how the plan is cut into calls, padded,
+or shared between concurrent evaluations.
 """
 
 from __future__ import annotations
@@ -48,36 +49,35 @@ class Batch:
     black: list[AgentSpec]  # [P]
     white: list[AgentSpec]  # [P]
     games: list[int]  # [P] games to record per pairing (≤ games_per_pairing)
-    games_before: list[int]  # [P] games of this ordered pair recorded before (seeds the stream)
+    game_start: list[int]  # [P] number of the pairing's first game in its pair (seeds its stream)
     games_per_pairing: int  # G, the static number of games each pairing plays on device
     pairs_on_device: int  # P padded to the group's fixed call size; repeats are dropped
 
 
 def make_batches(
-    need: dict[tuple[str, str], int],
+    ranges: dict[tuple[str, str], list[tuple[int, int]]],
     agents: dict[str, AgentSpec],
     batch: BatchConfig,
-    played: dict[tuple[str, str], int] | None = None,
     arch: tuple[int, int] | None = None,
 ) -> list[Batch]:
-    """Cut the missing games into device calls of at most `batch.max_games_per_call` games and
-    `batch.max_pairs_per_call` pairings. Each pair's games go in chunks of G = its game count
-    rounded up to a power of two (the surplus is not recorded); chunks are grouped by the two
-    players' compile keys, node counts and G, and every call of a group is padded to the same
-    pairing count, so each group compiles one shape.
-    `arch`: the shape every net is padded to (`MatchEngine.arch`), None: each its own."""
-    played = played or {}
+    """Cut the games to play — per ordered pair, ranges (first game, games) of game numbers —
+    into device calls of at most `batch.max_games_per_call` games and `batch.max_pairs_per_call`
+    pairings. Each range goes in chunks of G = its game count rounded up to a power of two (the
+    surplus is not recorded); chunks are grouped by the two players' compile keys, node counts
+    and G, and every call of a group is padded to the same pairing count, so each group
+    compiles one shape. `arch`: the shape every net is padded to (`MatchEngine.arch`), None:
+    each its own."""
     groups: dict[tuple, list[tuple[str, str, int, int]]] = {}
-    for (b, w), n in sorted(need.items()):
-        per_pairing = min(next_pow2(n), batch.max_games_per_call)
-        before = played.get((b, w), 0)
+    for (b, w), pair_ranges in sorted(ranges.items()):
         black, white = agents[b], agents[w]
-        key = (black.compile_key(arch), white.compile_key(arch), black.test_nodes,
-               white.test_nodes, per_pairing)  # fmt: skip
-        while n > 0:
-            groups.setdefault(key, []).append((b, w, min(n, per_pairing), before))
-            before += per_pairing
-            n -= per_pairing
+        for first, n in pair_ranges:
+            per_pairing = min(next_pow2(n), batch.max_games_per_call)
+            key = (black.compile_key(arch), white.compile_key(arch), black.test_nodes,
+                   white.test_nodes, per_pairing)  # fmt: skip
+            while n > 0:
+                groups.setdefault(key, []).append((b, w, min(n, per_pairing), first))
+                first += per_pairing
+                n -= per_pairing
     out = []
     for (*_, per_pairing), chunks in groups.items():
         pairs_per_call = max(
@@ -90,7 +90,7 @@ def make_batches(
                     black=[agents[b] for b, _, _, _ in part],
                     white=[agents[w] for _, w, _, _ in part],
                     games=[n for _, _, n, _ in part],
-                    games_before=[k for _, _, _, k in part],
+                    game_start=[k for _, _, _, k in part],
                     games_per_pairing=per_pairing,
                     pairs_on_device=pairs_per_call,
                 )
@@ -136,9 +136,9 @@ def _make_move_fn(size: int, capacity: int, spec: AgentSpec, arch: tuple[int, in
     return jax.jit(move)
 
 
-def pair_seed(black: str, white: str, games_before: int) -> int:
-    """A stable 31-bit seed for the games of (black, white) after `games_before` recorded ones."""
-    return zlib.crc32(f"{black}\0{white}\0{games_before}".encode()) & 0x7FFFFFFF
+def pair_seed(black: str, white: str, game_start: int) -> int:
+    """A stable 31-bit seed for the games of (black, white) numbered from `game_start`."""
+    return zlib.crc32(f"{black}\0{white}\0{game_start}".encode()) & 0x7FFFFFFF
 
 
 class MatchEngine:
@@ -200,7 +200,7 @@ class MatchEngine:
         nodes = [jnp.int32(side[0].test_nodes or 1) for side in (black, white)]
         seeds = [
             pair_seed(b.agent, w.agent, k)
-            for b, w, k in zip(black, white, pad(batch.games_before), strict=True)
+            for b, w, k in zip(black, white, pad(batch.game_start), strict=True)
         ]
         pair_keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(
             key, jnp.asarray(seeds, jnp.uint32)

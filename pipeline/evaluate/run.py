@@ -9,8 +9,10 @@ variants among themselves; with `eval.active=true` the round robin is replaced b
 pairing: a sparse start, then rounds of the pairs that most reduce rating variance, until every
 pool rating's standard error is below `eval.se_target` (with `eval.se_scope=all`, every node
 variant's too, relative to the anchor). The plan is "target games per ordered
-(black, white) pair minus games already in the match file", so re-running on a grown results
-directory plays only the missing games. Games run in `pipeline.evaluate.match_engine`.
+(black, white) pair minus games already recorded or claimed" (`pipeline.evaluate.claims`), so
+re-running on a grown results directory plays only the missing games, and concurrent
+evaluations of one board share the work without playing any game twice. Games run in
+`pipeline.evaluate.match_engine`.
 
 Ratings belong to evaluation: this module fits Bradley–Terry in-process
 (`pipeline.evaluate.ratings`,
@@ -30,6 +32,7 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from pipeline.evaluate import elo_table
+from pipeline.evaluate.claims import Lease
 from pipeline.evaluate.match_engine import Batch, MatchEngine, make_batches
 from pipeline.evaluate.pool import (
     Pool,
@@ -37,7 +40,6 @@ from pipeline.evaluate.pool import (
     build_pool,
     discover_snapshots,
     initial_active_targets,
-    missing_games,
 )
 from pipeline.infra import tables
 from pipeline.infra.config import (
@@ -65,25 +67,26 @@ def _rows(batch: Batch, black_wins: np.ndarray) -> pd.DataFrame:
             "white_wins": games - black_wins,
             "black_nodes": pd.array([s.test_nodes for s in batch.black], dtype="Int64"),
             "white_nodes": pd.array([s.test_nodes for s in batch.white], dtype="Int64"),
+            "game_start": pd.array(batch.game_start, dtype="Int64"),
         }
     )
 
 
-def play_missing(
+def play_claimed(
     cfg: Config,
     pool: Pool,
-    targets: dict[tuple[str, str], int],
+    lease: Lease,
     engine: MatchEngine,
     *,
+    targets: dict[tuple[str, str], int] | None = None,
+    extra: dict[tuple[str, str], int] | None = None,
     desc: str = "games",
 ) -> dict:
-    """Play every game in `targets` not yet in the match file; append results after each batch.
-    Returns counts and timings."""
-    size = cfg.board.size
-    played = tables.games_played(tables.read_matches(cfg.results_dir, size))
-    need = missing_games(targets, played)
-    batches = make_batches(need, pool.agents, cfg.eval.batch, played, engine.arch)
-    planned = sum(need.values())
+    """Claim the games no one has recorded or claimed below `targets` (a portion of about one
+    call's games at a time, so concurrent evaluations share them) or `extra` games more per
+    pair than anyone has (at once), play them and record each batch as it ends. Returns counts
+    and timings."""
+    planned = lease.free_games(targets) if extra is None else sum(extra.values())
     key = jax.random.PRNGKey(cfg.eval.seed)  # each pairing's stream: match_engine.pair_seed
     progress = None
     if cfg.eval.progress and planned:
@@ -91,19 +94,31 @@ def play_missing(
             total=planned, unit="game", desc=desc, interval_s=cfg.eval.progress_interval_s
         )
     start = time.perf_counter()
-    done = 0
+    done, calls, pairs = 0, 0, set()
     try:
-        for batch in batches:  # the same key for every call: streams follow the pairing
-            black_wins = engine.play(batch, key)
-            tables.append_matches(cfg.results_dir, size, _rows(batch, black_wins))
-            done += sum(batch.games)
-            if progress is not None:
-                progress.update(sum(batch.games))
+        for claimed in _portions(lease, targets, extra, cfg.eval.batch.max_games_per_call):
+            pairs |= set(claimed)
+            for batch in make_batches(claimed, pool.agents, cfg.eval.batch, engine.arch):
+                black_wins = engine.play(batch, key)  # one key: streams follow game numbers
+                done += lease.record(_rows(batch, black_wins))
+                calls += 1
+                if progress is not None:
+                    progress.update(sum(batch.games))
     finally:
         if progress is not None:
             progress.close()
     wall_s = time.perf_counter() - start
-    return {"games": done, "batches": len(batches), "wall_s": wall_s, "pairs": len(need)}
+    return {"games": done, "batches": calls, "wall_s": wall_s, "pairs": len(pairs)}
+
+
+def _portions(lease: Lease, targets, extra, budget: int):
+    """The claims `play_claimed` plays one after another, until nothing below the targets is
+    free (extra games: one claim)."""
+    if extra is not None:
+        yield lease.claim(extra=extra)
+        return
+    while claimed := lease.claim(targets=targets, budget=budget):
+        yield claimed
 
 
 def check_snapshots(cfg: Config) -> None:
@@ -111,6 +126,41 @@ def check_snapshots(cfg: Config) -> None:
     if not discover_snapshots(cfg.results_dir, cfg.board.size, cfg.eval.runs):
         runs = Layout(cfg.results_dir).runs
         raise ValueError(f"no board-{cfg.board.size} snapshots under {runs}")
+
+
+def _active_rounds(cfg: Config, pool: Pool, lease: Lease, engine: MatchEngine, account) -> dict:
+    """Jones's active pairing: a sparse start, then rounds of the most informative pairs until
+    the SE target. Each round claims `games_per_round` more games of its pairs than anyone has
+    recorded or claimed, so concurrent evaluations add games instead of waiting on each other."""
+    active = cfg.eval.active_cfg
+    per_colour = active.games_per_round // 2
+    start = initial_active_targets(pool.reference, active.initial_neighbours, per_colour)
+    targets = dict(pool.targets)
+    for pair, n in start.items():
+        targets[pair] = max(targets.get(pair, 0), n)
+    account(play_claimed(cfg, pool, lease, engine, targets=targets, desc="active start"))
+    out = {"active_rounds": 0}
+    for round_index in range(active.max_rounds):
+        suggestion = elo_table.suggest(
+            cfg.results_dir,
+            cfg.board.size,
+            active.pairs_per_round,
+            cfg.eval.reference_nodes,
+            model=cfg.eval.elo_model,
+            pseudo_games=cfg.eval.elo_pseudo_games,
+            se_target=cfg.eval.se_target,
+            scope=cfg.eval.se_scope,
+            games=active.games_per_round,
+            among=pool.agents,
+        )
+        out["max_se"] = suggestion.max_se_for(cfg.eval.se_scope)
+        if out["max_se"] < cfg.eval.se_target or not suggestion.pairs:
+            break
+        extra = {pair: per_colour for a, b in suggestion.pairs for pair in ((a, b), (b, a))}
+        desc = f"active round {round_index + 1}"
+        account(play_claimed(cfg, pool, lease, engine, extra=extra, desc=desc))
+        out["active_rounds"] = round_index + 1
+    return out
 
 
 def evaluate(cfg: Config) -> dict:
@@ -131,40 +181,11 @@ def evaluate(cfg: Config) -> dict:
         summary["games"] += stats["games"]
         summary["wall_s"] += stats["wall_s"]
 
-    active = cfg.eval.active_cfg
-    if not cfg.eval.active:
-        account(play_missing(cfg, pool, pool.targets, engine))
-    else:
-        per_colour = active.games_per_round // 2
-        start = initial_active_targets(pool.reference, active.initial_neighbours, per_colour)
-        targets = dict(pool.targets)
-        for pair, n in start.items():
-            targets[pair] = max(targets.get(pair, 0), n)
-        account(play_missing(cfg, pool, targets, engine, desc="active start"))
-        summary["active_rounds"] = 0
-        for round_index in range(active.max_rounds):
-            suggestion = elo_table.suggest(
-                cfg.results_dir,
-                size,
-                active.pairs_per_round,
-                cfg.eval.reference_nodes,
-                model=cfg.eval.elo_model,
-                pseudo_games=cfg.eval.elo_pseudo_games,
-                se_target=cfg.eval.se_target,
-                scope=cfg.eval.se_scope,
-                games=active.games_per_round,
-                among=pool.agents,
-            )
-            summary["max_se"] = suggestion.max_se_for(cfg.eval.se_scope)
-            if summary["max_se"] < cfg.eval.se_target or not suggestion.pairs:
-                break
-            played = tables.games_played(tables.read_matches(cfg.results_dir, size))
-            more = {}
-            for a, b in suggestion.pairs:
-                for pair in ((a, b), (b, a)):
-                    more[pair] = played.get(pair, 0) + per_colour
-            account(play_missing(cfg, pool, more, engine, desc=f"active round {round_index + 1}"))
-            summary["active_rounds"] = round_index + 1
+    with Lease(cfg.results_dir, size, cfg.eval.claim_lease_s) as lease:
+        if not cfg.eval.active:
+            account(play_claimed(cfg, pool, lease, engine, targets=pool.targets))
+        else:
+            summary.update(_active_rounds(cfg, pool, lease, engine, account))
     summary["games_per_s"] = summary["games"] / summary["wall_s"] if summary["wall_s"] else math.nan
     summary["compiled_move_fns"] = engine.compiled_move_fns
     return summary

@@ -189,6 +189,9 @@ class EvalConfig:
     # pseudo-games per side of each pair, half won (Jones: 2, i.e. +1 win / +2 games); they cap
     # a one-sided pair of n games at 400·log10((n + g) / g) Elo (16 games → 380 at g = 2)
     elo_pseudo_games: float = jones.PSEUDO_GAMES
+    # seconds without a heartbeat after which another evaluation takes a claim's games for dead
+    # (pipeline.evaluate.claims; on one host a dead pid frees them at once)
+    claim_lease_s: float = 120.0
 
 
 @dataclasses.dataclass
@@ -354,6 +357,7 @@ def validate_eval(cfg: Config) -> None:
             f"eval.anchors.eps must lie in (0, 1), got {list(ev.anchors.eps)}",
         ),
         (ev.se_target > 0, f"eval.se_target must be > 0 Elo, got {ev.se_target}"),
+        (ev.claim_lease_s > 0, f"eval.claim_lease_s must be > 0 s, got {ev.claim_lease_s}"),
         (
             ev.se_scope in SE_SCOPES,
             f"eval.se_scope must be one of {SE_SCOPES}, got {ev.se_scope!r}",

@@ -7,7 +7,7 @@
         error.json                     the last failure's error line (removed by a success)
         snapshots/<NN>/{params.msgpack,meta.json}
       eval/b<S>/                       one board's evaluation (pipeline.evaluate)
-        matches.parquet  agents.parquet  elo.parquet  suggest.json  .lock
+        matches.parquet  agents.parquet  elo.parquet  suggest.json  claims.json  .lock
         elo_cov.parquet                the Elo fit's covariance (agent column + one per agent)
       elo.parquet                      network agents of every board (what analysis reads)
       catalog/{runs,snapshots,matches,elo}.parquet
@@ -99,6 +99,10 @@ class BoardFiles:
     @property
     def suggest(self) -> Path:
         return self.dir / "suggest.json"
+
+    @property
+    def claims(self) -> Path:
+        return self.dir / "claims.json"
 
 
 @dataclasses.dataclass(frozen=True)

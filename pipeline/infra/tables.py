@@ -3,6 +3,7 @@
 
     eval/b<S>/matches.parquet             append-only game results, one row per played batch
     eval/b<S>/agents.parquet              one row per agent ever entered in the b<S> pool
+    eval/b<S>/claims.json                 games claimed by running evaluations (claims.py)
     eval/b<S>/.lock                       fcntl lock around every read-modify-write
     eval/b<S>/elo.parquet, elo.parquet    Elo tables (`ELO_TABLE_COLUMNS`, `EXTRA_COLUMNS`),
                                           written by `pipeline.evaluate.elo_table`
@@ -35,6 +36,9 @@ MATCH_COLUMNS = (
     "white_wins",
     "black_nodes",  # network evaluations per move of black (<NA> for solver/random anchors)
     "white_nodes",
+    # number of the row's first game among the pair's games (their random streams follow it);
+    # <NA> in rows recorded before claims: numbered in file order (pipeline.evaluate.claims)
+    "game_start",
 )
 
 AGENT_COLUMNS = (
@@ -114,10 +118,10 @@ def empty_matches() -> pd.DataFrame:
 
 
 def normalise_matches(df: pd.DataFrame) -> pd.DataFrame:
-    df = df.loc[:, list(MATCH_COLUMNS)].copy()
+    df = df.reindex(columns=list(MATCH_COLUMNS))  # game_start: <NA> in files from before it
     for column in ("board_size", "games", "black_wins", "white_wins"):
         df[column] = df[column].astype("int64")
-    for column in ("black_nodes", "white_nodes"):
+    for column in ("black_nodes", "white_nodes", "game_start"):
         df[column] = df[column].astype("Int64")
     df["black"] = df["black"].astype(str)
     df["white"] = df["white"].astype(str)
@@ -147,13 +151,18 @@ def read_matches(results_dir: str | Path, size: int) -> pd.DataFrame:
 
 def append_matches(results_dir: str | Path, size: int, rows: pd.DataFrame) -> None:
     """Append `rows` to the board's match file under its lock (read, concatenate, replace)."""
+    with locked(Layout(results_dir).board(size).dir):
+        append_matches_unlocked(results_dir, size, rows)
+
+
+def append_matches_unlocked(results_dir: str | Path, size: int, rows: pd.DataFrame) -> None:
+    """`append_matches` for a caller that already holds the board's lock."""
     if rows.empty:
         return
     rows = normalise_matches(rows)
-    with locked(Layout(results_dir).board(size).dir):
-        old = read_matches(results_dir, size)
-        merged = rows if old.empty else pd.concat([old, rows], ignore_index=True)
-        write_parquet(Layout(results_dir).board(size).matches, merged)
+    old = read_matches(results_dir, size)
+    merged = rows if old.empty else pd.concat([old, rows], ignore_index=True)
+    write_parquet(Layout(results_dir).board(size).matches, merged)
 
 
 def games_played(matches: pd.DataFrame) -> dict[tuple[str, str], int]:
