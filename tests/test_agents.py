@@ -167,15 +167,17 @@ def _assert_same_tree(ours, theirs):
         np.testing.assert_array_equal(getattr(ours, name), getattr(theirs, name), err_msg=name)
 
 
+@pytest.mark.parametrize("loops", ["dynamic", "static"])
 @pytest.mark.parametrize("kind", ["jones", "grill", "puct", "gumbel"])
-def test_batched_search_loop_builds_the_same_tree_as_mctx(kind):
-    """`_run_search` (batched backward pass, root rule hoisted) is a drop-in for mctx 0.0.71."""
+def test_batched_search_loop_builds_the_same_tree_as_mctx(kind, loops):
+    """`run_search` (batched backward pass, root rule hoisted; either loop form) is a drop-in
+    for mctx 0.0.71."""
 
     net, params, root, invalid, recurrent_fn = _search_inputs()
     key = jax.random.key(11)
     n_sims, depth = 24, 16
     if kind in ("jones", "grill"):
-        cfg = SearchConfig(kind=kind, c=0.5)
+        cfg = SearchConfig(kind=kind, c=0.5, loops=loops)
         select = search_lib.regularised_select(cfg)
         kwargs = dict(
             root=root,
@@ -187,7 +189,7 @@ def test_batched_search_loop_builds_the_same_tree_as_mctx(kind):
             invalid_actions=invalid,
         )
         _assert_same_tree(
-            loop.run_search(params, key, **kwargs), mctx.search(params, key, **kwargs)
+            loop.run_search(params, key, loops=loops, **kwargs), mctx.search(params, key, **kwargs)
         )
     elif kind == "puct":
         ours = policies.muzero_policy(
@@ -199,6 +201,7 @@ def test_batched_search_loop_builds_the_same_tree_as_mctx(kind):
             invalid_actions=invalid,
             max_depth=depth,
             pb_c_init=1.25,
+            loops=loops,
         )
         theirs = mctx.muzero_policy(
             params,
@@ -224,6 +227,7 @@ def test_batched_search_loop_builds_the_same_tree_as_mctx(kind):
             max_depth=depth,
             max_num_considered_actions=8,
             gumbel_scale=1.0,
+            loops=loops,
         )
         theirs = mctx.gumbel_muzero_policy(
             params,

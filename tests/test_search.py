@@ -17,6 +17,7 @@ import agents.search as search_lib
 import hex_env as he
 from agents import network, players
 from agents.search import SearchConfig, loop, make_search_fn, mctx_internals, regularised
+from agents.search.config import resolve_loops
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -375,6 +376,7 @@ def _regularised_tree(net, params, states, cfg, size, nodes):
         num_simulations=nodes - 1,
         max_depth=size * size,
         invalid_actions=~legal,
+        loops=resolve_loops(cfg.loops),
     )
 
 
@@ -425,12 +427,12 @@ GOLDEN_INT = ("node_visits", "children_visits", "children_index", "parents", "ac
 GOLDEN_FLOAT = ("node_values", "children_values")
 
 
-def _golden_case():
+def _golden_case(loops: str = "dynamic"):
     """Jones's search, 8 nodes, on two 3×3 games two plies in, tiny fixed params, fixed key."""
     size = 3
     net, params = _net(size, width=4, depth=1, seed=7, scale=0.5)
     states = _games(size, batch=2, plies=2, seed=7)
-    cfg = SearchConfig(kind="jones", nodes=8)
+    cfg = SearchConfig(kind="jones", nodes=8, loops=loops)
     tree = _regularised_tree(net, params, states, cfg, size, nodes=8)
     out = make_search_fn(net.apply, cfg, size)(params, jax.random.key(2), states, explore=True)
     arrays = {name: np.asarray(getattr(tree, name)) for name in GOLDEN_INT + GOLDEN_FLOAT}
@@ -439,11 +441,13 @@ def _golden_case():
     return arrays
 
 
-def test_golden_tree():
+@pytest.mark.parametrize("loops", ["dynamic", "static"])
+def test_golden_tree(loops):
     """A stored tree (tests/data, JSON): any change to the search's arithmetic, key use or tree
-    layout shows here. Regenerate on purpose with HEXSCALE_REGEN_GOLDEN=1."""
-    got = _golden_case()
-    if os.environ.get("HEXSCALE_REGEN_GOLDEN"):
+    layout shows here, with either loop form. Regenerate on purpose with
+    HEXSCALE_REGEN_GOLDEN=1."""
+    got = _golden_case(loops)
+    if os.environ.get("HEXSCALE_REGEN_GOLDEN") and loops == "dynamic":
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(json.dumps({k: v.tolist() for k, v in got.items()}) + "\n")
     want = json.loads(GOLDEN.read_text())

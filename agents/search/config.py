@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 
+import jax
+
 SEARCH_KINDS = ("jones", "grill", "puct", "gumbel")
 
+LOOPS = ("auto", "static", "dynamic")
 REGULARISED_KINDS = ("jones", "grill")  # Grill et al.'s π̄, with Jones's / the corrected λ
 
 # Root noise at evaluation as each search's paper had it: Jones mixed Dirichlet noise into every
@@ -35,6 +38,9 @@ class SearchConfig:
     pb_c_init: float = 1.25  # PUCT exploration constant
     max_considered: int = 16  # Gumbel: actions considered at the root
     max_depth: int | None = None  # None: b² (bounds PUCT's deep trees)
+    # static: every loop has a trip count known at compile time (no host wait per iteration on
+    # GPU); dynamic: loops run until done; auto: static on GPU/TPU, dynamic on CPU. Same results.
+    loops: str = "auto"
 
     def validate(self) -> None:
         if self.kind not in SEARCH_KINDS:
@@ -43,6 +49,8 @@ class SearchConfig:
             raise ValueError(f"search.nodes must be >= 1, got {self.nodes}")
         if self.c <= 0 or not 0 <= self.noise_fraction <= 1:
             raise ValueError("search.c must be > 0 and search.noise_fraction in [0, 1]")
+        if self.loops not in LOOPS:
+            raise ValueError(f"search.loops must be one of {LOOPS}, got {self.loops!r}")
         if self.dirichlet_alpha is not None and self.dirichlet_alpha <= 0:
             raise ValueError(f"search.dirichlet_alpha must be > 0, got {self.dirichlet_alpha}")
 
@@ -50,6 +58,15 @@ class SearchConfig:
     def evaluation_noise(self) -> bool:
         """Whether evaluation mixes in the search's root noise (`test_noise`, else the paper's)."""
         return PAPER_TEST_NOISE[self.kind] if self.test_noise is None else bool(self.test_noise)
+
+
+def resolve_loops(loops: str) -> str:
+    """`loops` with auto made concrete for the default backend: static on accelerators, where a
+    loop of unknown trip count waits on the host every iteration; dynamic on CPU, where it
+    costs nothing and stops early."""
+    if loops != "auto":
+        return loops
+    return "dynamic" if jax.default_backend() == "cpu" else "static"
 
 
 def search_id(cfg: SearchConfig) -> str:

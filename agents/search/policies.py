@@ -5,6 +5,7 @@ simulations = nodes − 1."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import NamedTuple
 
@@ -15,7 +16,7 @@ import mctx
 import hex_env as he
 from agents.network import ILLEGAL_LOGIT
 from agents.search import mctx_internals
-from agents.search.config import SearchConfig
+from agents.search.config import SearchConfig, resolve_loops
 from agents.search.keys import draw, split
 from agents.search.loop import run_search
 from agents.search.model import ApplyFn, make_recurrent_fn, make_root_fn
@@ -46,6 +47,7 @@ def gumbel_muzero_policy(
     max_num_considered_actions,
     gumbel_scale,
     capacity=None,
+    loops="dynamic",
 ) -> mctx.PolicyOutput:
     """`mctx.gumbel_muzero_policy` (Danihelka et al. 2022) over `_run_search`; same outputs.
     A traced `num_simulations` (with `capacity`) uses the copied root rule that accepts it."""
@@ -78,6 +80,7 @@ def gumbel_muzero_policy(
         invalid_actions=invalid_actions,
         extra_data=mctx.GumbelMuZeroExtraData(root_gumbel=gumbel),
         capacity=capacity,
+        loops=loops,
     )
     visits = tree.summary().visit_counts
     completed_q = jax.vmap(qtransform, in_axes=[0, None])(tree, tree.ROOT_INDEX)
@@ -100,6 +103,7 @@ def muzero_policy(
     max_depth,
     pb_c_init,
     capacity=None,
+    loops="dynamic",
 ) -> mctx.PolicyOutput:
     """`mctx.muzero_policy` with `dirichlet_fraction=0` over `_run_search`: the same tree and
     visit probabilities (the unused noise draw and action sample are skipped)."""
@@ -124,6 +128,7 @@ def muzero_policy(
         max_depth=max_depth,
         invalid_actions=invalid_actions,
         capacity=capacity,
+        loops=loops,
     )
     summary = tree.summary()
     return mctx.PolicyOutput(action=None, action_weights=summary.visit_probs, search_tree=tree)
@@ -167,6 +172,7 @@ def regularised_search(
         max_depth=max_depth,
         invalid_actions=invalid,
         capacity=capacity,
+        loops=cfg.loops,
     )
     root_index = jnp.zeros(root.value.shape, jnp.int32)
     policy = jax.vmap(node_policy, in_axes=(0, 0, None))(tree, root_index, cfg)
@@ -189,6 +195,7 @@ def puct_search(
         max_depth=max_depth,
         pb_c_init=cfg.pb_c_init,
         capacity=capacity,
+        loops=cfg.loops,
     )
     return KindOutput(out.action_weights, out.search_tree.node_values[:, 0], None)
 
@@ -210,6 +217,7 @@ def gumbel_search(
         max_num_considered_actions=cfg.max_considered,
         gumbel_scale=1.0 if explore else 0.0,
         capacity=capacity,
+        loops=cfg.loops,
     )
     return KindOutput(out.action_weights, out.search_tree.node_values[:, 0], out.action)
 
@@ -240,6 +248,7 @@ def make_search_fn(apply_fn: ApplyFn, cfg: SearchConfig, size: int, *, capacity:
     batched `nodes`, every member runs to the largest and keeps its own result.
     """
     cfg.validate()
+    cfg = dataclasses.replace(cfg, loops=resolve_loops(cfg.loops))
     if capacity is not None and capacity < 1:
         raise ValueError(f"capacity must be >= 1, got {capacity}")
     root_fn = make_root_fn(apply_fn)

@@ -10,6 +10,9 @@ import mctx
 from agents.search.config import SearchConfig
 
 NEWTON_MAX_STEPS = 100  # Jones's cap
+# Fixed Newton steps of the static search (no loop of unknown trip count): the dynamic loop
+# needs at most 5 on 5×5 trees (docs/benchmarks.md); `newton_unconverged` checks a batch.
+NEWTON_STATIC_STEPS = 8
 NEWTON_TOLERANCE = 1e-6  # stop when Σπ̄ − 1 < this, or when it stops decreasing (float32 floor)
 
 
@@ -22,7 +25,8 @@ def regularised_lambda(visits: jax.Array, *, c: float, kind: str) -> jax.Array:
     return c * growth / (n + cells)
 
 
-def _newton_alpha(prior: jax.Array, q: jax.Array, lam: jax.Array) -> jax.Array:
+def _newton_alpha(prior: jax.Array, q: jax.Array, lam: jax.Array, steps: int | None = None,
+                  *, unconverged: bool = False):  # fmt: skip
     """α with Σ_a λπ(a)/(α − q̂(a)) = 1, over the last axis (leading axes are a batch); q̂ may be
     shifted by any constant (α shifts with it).
 
@@ -73,18 +77,31 @@ def _newton_alpha(prior: jax.Array, q: jax.Array, lam: jax.Array) -> jax.Array:
         )
 
     start = (jnp.zeros((), jnp.int32), alpha, err, jnp.full_like(err, jnp.inf), slope)
-    return jax.lax.while_loop(cond, body, start)[1]
+    if steps is None:
+        end = jax.lax.while_loop(cond, body, start)
+    else:
+        end = jax.lax.fori_loop(0, steps, lambda _, state: body(state), start)
+    return active(end) if unconverged else end[1]
+
+
+def newton_unconverged(prior: jax.Array, q: jax.Array, lam: jax.Array,
+                       steps: int = NEWTON_STATIC_STEPS) -> jax.Array:  # fmt: skip
+    """How many lanes (nodes) `steps` fixed Newton steps leave short of the stopping rule: the
+    static search's π̄ equals the dynamic one's exactly when this is 0."""
+    return jnp.sum(_newton_alpha(prior, q, lam, steps, unconverged=True))
 
 
 def grill_policy(
-    prior_logits: jax.Array, qvalues: jax.Array, visits: jax.Array, *, c: float, kind: str
-) -> jax.Array:
+    prior_logits: jax.Array, qvalues: jax.Array, visits: jax.Array, *, c: float, kind: str,
+    newton_steps: int | None = None,
+) -> jax.Array:  # fmt: skip
     """π̄ = λπ/(α − q̂) of Grill et al. (2020) as Jones (2021) used it, over the last axis.
 
     q: the children's mean values for the player to move, in [−1, 1]; q̂ = (q + 1)/2 for visited
     children (Jones min–max normalised q over the whole batched tree tensor, which in practice
     spans [−1, 1]), 0 for unexpanded ones. λ: `regularised_lambda` (kind jones or grill). α: the
-    normaliser, by Newton's method (`_newton_alpha`). With no visits at all, π̄ = π up to rounding.
+    normaliser, by Newton's method (`_newton_alpha`; `newton_steps`: a fixed number of steps
+    instead of a loop until done). With no visits at all, π̄ = π up to rounding.
     """
     prior = jax.nn.softmax(prior_logits, axis=-1)
     q = jnp.where(visits > 0, (qvalues + 1.0) / 2.0, 0.0)
@@ -92,7 +109,7 @@ def grill_policy(
     # q̂ and α shifted by max q̂ (π̄ is unchanged): the best child's gap α − q̂ is then α itself,
     # kept to full float32 precision when it is far below the resolution of q̂ ≈ 1
     q = q - jnp.max(q, axis=-1, keepdims=True)
-    alpha = _newton_alpha(prior, q, lam)
+    alpha = _newton_alpha(prior, q, lam, newton_steps)
     top = lam[..., None] * prior
     gap = alpha[..., None] - q
     pi_bar = jnp.where(top > 0, top / jnp.where(top > 0, gap, 1.0), 0.0)
@@ -107,6 +124,7 @@ def node_policy(tree: mctx.Tree, node_index, cfg: SearchConfig) -> jax.Array:
         tree.children_visits[node_index],
         c=cfg.c,
         kind=cfg.kind,
+        newton_steps=NEWTON_STATIC_STEPS if cfg.loops == "static" else None,
     )
 
 

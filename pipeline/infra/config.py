@@ -398,9 +398,9 @@ def check_results_dir(cfg: Config) -> None:
 
 # Settings that leave what a run trains unchanged: a run may be resumed with other values.
 NOT_TRAINING = frozenset({
-    "search.test_noise", "train.checkpoint_every_s", "train.restart_on_corrupt_checkpoint",
-    "train.progress", "train.progress_interval_s", "train.tensorboard", "train.wandb",
-    "train.wandb_project",
+    "search.test_noise", "search.loops", "train.checkpoint_every_s",
+    "train.restart_on_corrupt_checkpoint", "train.progress", "train.progress_interval_s",
+    "train.tensorboard", "train.wandb", "train.wandb_project",
 })  # fmt: skip
 # Compared through the savepoints they give on the run's board, not as tables.
 SAVEPOINT_SETTINGS = ("flops_bounds", "sample_caps", "min_flops", "max_flops", "max_samples")
