@@ -73,9 +73,12 @@ def fake_snapshot(
     depth: int = 1,
     search: SearchConfig | None = None,
     seed: int | None = None,
+    device: dict | None = None,
 ) -> Path:
     """A randomly initialised snapshot under `root` with the meta.json fields pipeline.train
-    writes; train FLOPs double with the index."""
+    writes; train FLOPs double with the index. `device` adds the training device's fields
+    (`pipeline.infra.provenance.device_provenance`); without it the meta lacks them, as in
+    snapshots written before they were recorded."""
     params = init_params(jax.random.PRNGKey(index if seed is None else seed), size, width, depth)
     flops = 1e8 * 2**index
     meta = {
@@ -95,6 +98,7 @@ def fake_snapshot(
         "seed": 0,
         "code_version": "test",
         "capped": False,
+        **(device or {}),
     }
     directory = Layout(root).run(run).snapshot(index)
     save_snapshot(directory, params, meta)

@@ -758,6 +758,22 @@ def _train_test_section(run: _Inputs) -> tuple[TrainTestSummary | Failed, list[s
     return section, _save(fig, run.out, "train_test_plane")
 
 
+def _warn_mixed_backends(df: pd.DataFrame) -> None:
+    """One stderr line if the table's networks were trained on more than one backend (column
+    ``train_backend``; nulls, from snapshots that predate it, and tables without it are silent)."""
+    if "train_backend" not in df.columns:
+        return
+    nets = df[df["kind"] == "network"] if "kind" in df.columns else df
+    counts = nets["train_backend"].dropna().astype(str).value_counts().sort_index()
+    if len(counts) > 1:
+        named = ", ".join(f"{backend} {n}" for backend, n in counts.items())
+        print(
+            "warning: the Elo table's networks were trained on more than one backend "
+            f"(agents per backend: {named}); the fits mix them",
+            file=sys.stderr,
+        )
+
+
 def write_all(
     elo_table: str | pathlib.Path | pd.DataFrame,
     out_dir: str | pathlib.Path,
@@ -788,6 +804,7 @@ def write_all(
     Returns the summary dict that is also written as JSON (`Summary.as_dict`).
     """
     df = elo_table if isinstance(elo_table, pd.DataFrame) else pd.read_parquet(elo_table)
+    _warn_mixed_backends(df)
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     board = int(df["board_size"].max()) if board_size is None else board_size

@@ -6,7 +6,8 @@
 - ``eval/b<S>/elo.parquet``: every agent of the pool (networks, node variants, anchors);
 - ``elo.parquet``: the network agents of every evaluated board, the table `analysis.report.figures`
   reads (columns `pipeline.infra.tables.ELO_TABLE_COLUMNS`, then elo_model, kind, greedy,
-  games);
+  games, and where each snapshot was trained: train_backend, train_device_kind,
+  train_jax_version, <NA> for snapshots that predate recording it);
 
 and `suggest` returns a `Suggestion` for active pairing, written to ``eval/b<S>/suggest.json``:
 the largest rating standard error among the round-robin pool (anchors and networks at the

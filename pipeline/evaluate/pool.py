@@ -19,6 +19,7 @@ from hex_env import solver
 from pipeline.infra import tables
 from pipeline.infra.config import AnchorConfig, Config
 from pipeline.infra.layout import Layout
+from pipeline.infra.provenance import snapshot_device
 from pipeline.infra.snapshot import check_snapshot, load_meta
 
 
@@ -44,6 +45,10 @@ class AgentSpec:
     train_flops_standard: float | None = None
     forward_flops_jones: float | None = None
     forward_flops_standard: float | None = None
+    # the device the snapshot was trained on (meta.json; None: anchors, older snapshots)
+    train_backend: str | None = None  # cpu | gpu | tpu
+    train_device_kind: str | None = None
+    train_jax_version: str | None = None
 
     def compile_key(self, arch: tuple[int, int] | None = None) -> tuple:
         """Agents with equal keys share one compiled move function
@@ -100,7 +105,9 @@ def network_agent(
     snapshot_dir: str | Path, meta: dict, nodes: int, greedy: bool, override: dict | None = None
 ) -> AgentSpec:
     """The snapshot at `snapshot_dir` playing with `nodes` evaluations per move and its training
-    search settings, with the fields in `override` replaced (a test-time search)."""
+    search settings, with the fields in `override` replaced (a test-time search). The device it
+    was trained on comes from the meta (None where a snapshot predates recording it)."""
+    device = snapshot_device(meta)
     trained = SearchConfig(**meta["search"])
     search = dataclasses.replace(trained, **(override or {}), nodes=int(nodes))
     search.validate()
@@ -130,6 +137,9 @@ def network_agent(
         train_flops_standard=float(meta["train_flops_standard"]),
         forward_flops_jones=float(meta["forward_flops_jones"]),
         forward_flops_standard=float(meta["forward_flops_standard"]),
+        train_backend=device["backend"],
+        train_device_kind=device["device_kind"],
+        train_jax_version=device["jax_version"],
     )
 
 

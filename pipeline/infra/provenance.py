@@ -1,4 +1,6 @@
-"""Where a result came from: the code version and the host, recorded with every result."""
+"""Where a result came from: the code version and the host, recorded with every result, and
+the device a snapshot was trained on (`device_provenance`), recorded in its meta.json and in the
+agents and Elo tables, so no fit silently mixes CPU- and GPU-trained agents."""
 
 from __future__ import annotations
 
@@ -6,6 +8,8 @@ import os
 import platform
 import subprocess
 from pathlib import Path
+
+DEVICE_KEYS = ("backend", "device_kind", "jax_version")  # meta.json keys of `device_provenance`
 
 
 def code_version() -> str:
@@ -32,3 +36,22 @@ def host() -> dict:
     except (OSError, StopIteration):
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform()}
+
+
+def device_provenance() -> dict:
+    """What this process computes on: JAX's default backend (cpu | gpu | tpu), the kind of its
+    first device (e.g. "NVIDIA H200", "cpu") and the jax version; keys `DEVICE_KEYS`. Starts
+    JAX's backend, so call it once per run, after the process's JAX settings are applied."""
+    import jax  # here, not at import: code_version and host need no JAX
+
+    return {
+        "backend": jax.default_backend(),
+        "device_kind": jax.devices()[0].device_kind,
+        "jax_version": jax.__version__,
+    }
+
+
+def snapshot_device(meta: dict) -> dict:
+    """A snapshot meta's `DEVICE_KEYS` (None for any it lacks: snapshots written before they
+    were recorded)."""
+    return {key: meta.get(key) for key in DEVICE_KEYS}

@@ -59,6 +59,11 @@ AGENT_COLUMNS = (
     "train_flops_standard",
     "test_flops_jones",  # test_nodes × forward FLOPs, Jones convention, per move
     "test_flops_standard",  # test_nodes × forward FLOPs, 2 per multiply-accumulate, per move
+    # where the snapshot was trained (meta.json, `pipeline.infra.provenance.device_provenance`);
+    # <NA> for anchors, for snapshots written before it was recorded and in files from before it
+    "train_backend",  # jax.default_backend(): cpu | gpu | tpu
+    "train_device_kind",  # jax.devices()[0].device_kind, e.g. "NVIDIA H200"
+    "train_jax_version",
 )
 
 ELO_TABLE_COLUMNS = (  # leading columns of the Elo tables; then elo_model, EXTRA_COLUMNS
@@ -79,7 +84,8 @@ ELO_TABLE_COLUMNS = (  # leading columns of the Elo tables; then elo_model, EXTR
     "elo_se",
     "anchor",
 )
-EXTRA_COLUMNS = ("kind", "greedy", "eps", "games")
+TRAIN_DEVICE_COLUMNS = ("train_backend", "train_device_kind", "train_jax_version")
+EXTRA_COLUMNS = ("kind", "greedy", "eps", "games", *TRAIN_DEVICE_COLUMNS)
 PERFECT = "perfect"
 PERFECT_ANCHOR = f"{PERFECT}=0"  # `anchor` column of a table rated relative to the solver
 
@@ -180,7 +186,7 @@ def normalise_agents(df: pd.DataFrame) -> pd.DataFrame:
     for column in _FLOAT_COLUMNS:
         df[column] = pd.to_numeric(df[column]).astype("float64")
     df["greedy"] = df["greedy"].astype("boolean")
-    for column in ("agent", "kind", "run", "snapshot_dir", "search"):
+    for column in ("agent", "kind", "run", "snapshot_dir", "search", *TRAIN_DEVICE_COLUMNS):
         df[column] = df[column].astype("string")
     return df.reset_index(drop=True)
 

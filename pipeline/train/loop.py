@@ -30,7 +30,7 @@ from pipeline.infra.files import atomic_write_bytes, atomic_write_json
 from pipeline.infra.layout import Layout, RunFiles
 from pipeline.infra.metrics_log import MetricsLogger
 from pipeline.infra.progress import Progress
-from pipeline.infra.provenance import code_version
+from pipeline.infra.provenance import code_version, device_provenance
 from pipeline.infra.runtime import configure_jax
 from pipeline.infra.snapshot import save_snapshot
 from pipeline.train.core import (
@@ -101,7 +101,8 @@ class Plan:
 
 
 def snapshot_meta(cfg: Config) -> dict:
-    """The meta.json fields every snapshot of the run shares."""
+    """The meta.json fields every snapshot of the run shares, the device it trains on included
+    (`device_provenance`: backend, device_kind, jax_version)."""
     size, width, depth = cfg.board.size, cfg.model.width, cfg.model.depth
     return {
         "run_name": cfg.run_name,
@@ -119,6 +120,7 @@ def snapshot_meta(cfg: Config) -> dict:
         },
         "seed": cfg.train.seed,
         "code_version": code_version(),
+        **device_provenance(),
     }
 
 
@@ -313,4 +315,3 @@ def main(cfg: DictConfig) -> None:
     configure_jax(job.compile_cache)
     summary = run(job)
     print(json.dumps(summary))
-
