@@ -353,3 +353,24 @@ def test_non_finite_loss_stops_the_run_and_keeps_the_last_good_files(tmp_path, m
     summary = run(cfg)
     assert "at iteration 5," in capsys.readouterr().out  # "resuming … at iteration 5, …"
     assert summary["iteration"] > 5
+
+
+def test_a_resumed_run_compiles_its_iteration_once(tmp_path):
+    """The checkpoint restores numpy leaves; `resume` puts them back on the device, so the
+    iteration compiled for the fresh carry serves the restored one (the jit cache stays at 1)."""
+    import optax
+
+    from pipeline.train.loop import resume
+    from pipeline.train.run_files import Counters, save_checkpoint
+
+    cfg = compose_config(*TINY, f"results_dir={tmp_path}", "run_name=tiny")
+    run_files = Layout(tmp_path).run("tiny")
+    run_files.dir.mkdir(parents=True)
+    optimizer = optax.adam(cfg.train.lr)
+    iteration = make_iteration(cfg, optimizer)
+    carry, _ = iteration(init_carry(cfg, optimizer))
+    save_checkpoint(run_files, carry, Counters(iteration=1))
+    restored, counters = resume(cfg, run_files, optimizer)
+    assert counters.iteration == 1
+    iteration(restored)
+    assert iteration._cache_size() == 1

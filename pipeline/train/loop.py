@@ -12,6 +12,7 @@ import math
 import signal
 import time
 
+import jax
 import numpy as np
 import optax
 from omegaconf import DictConfig, OmegaConf
@@ -237,13 +238,15 @@ def start_run(cfg: Config, run: RunFiles) -> dict | None:
 
 
 def resume(cfg: Config, run: RunFiles, optimizer) -> tuple[TrainCarry, Counters]:
-    """The checkpointed state, or a fresh one; metrics rows past it are dropped."""
+    """The checkpointed state, or a fresh one; metrics rows past it are dropped. A restored
+    carry goes back to the device as arrays like the fresh one's, so the jitted iteration is
+    not compiled a second time for numpy leaves."""
     carry, counters = init_carry(cfg, optimizer), Counters()
     restored = load_checkpoint(
         run, carry, restart_if_corrupt=cfg.train.restart_on_corrupt_checkpoint
     )
     if restored is not None:
-        carry, counters = restored
+        carry, counters = jax.device_put(restored[0]), restored[1]
         print(f"resuming {run.dir} at iteration {counters.iteration}, {counters.samples:,} samples")
     truncate_metrics(run.metrics, counters.iteration)
     return carry, counters
