@@ -11,6 +11,7 @@ settings and training settings work the same way. Finished runs return at once (
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -70,7 +71,22 @@ def train_commands(cfg: DictConfig, overrides: list[str]) -> list[list[str]]:
     ]  # fmt: skip
 
 
-def run_all(commands: list[list[str]], jobs: int) -> None:
+def shares_devices(overrides: list[str], jobs: int) -> bool:
+    """Whether training processes may share one accelerator: several commands at once, or the
+    local submitit launcher, which starts a multirun's jobs together."""
+    return jobs > 1 or any(o.replace(" ", "") == "hydra/launcher=local" for o in overrides)
+
+
+def process_env(share: bool) -> dict[str, str]:
+    """The training processes' environment: when they share a device, JAX allocates memory as
+    it needs it instead of preallocating 75% of the device in each (a user's setting wins)."""
+    env = dict(os.environ)
+    if share:
+        env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    return env
+
+
+def run_all(commands: list[list[str]], jobs: int, env: dict[str, str] | None = None) -> None:
     """Run `commands` from the repo root, `jobs` at a time; the first failure stops the sweep
     (runs already started finish; everything is resumable)."""
     waiting, running = list(commands), []
@@ -78,7 +94,7 @@ def run_all(commands: list[list[str]], jobs: int) -> None:
         while waiting and len(running) < jobs:
             command = waiting.pop(0)
             print("+", " ".join(command[1:]), flush=True)
-            running.append(subprocess.Popen(command, cwd=REPO))
+            running.append(subprocess.Popen(command, cwd=REPO, env=env))
         done = next((p for p in running if p.poll() is not None), None)
         if done is None:
             time.sleep(1)
@@ -106,7 +122,8 @@ def main(cfg: DictConfig) -> None:
     except ValueError as err:
         print(f"config error: {err}", file=sys.stderr)
         sys.exit(2)
-    run_all(train_commands(cfg, command_line_overrides()), to_object(cfg).sweep.jobs)
+    overrides, jobs = command_line_overrides(), to_object(cfg).sweep.jobs
+    run_all(train_commands(cfg, overrides), jobs, process_env(shares_devices(overrides, jobs)))
 
 
 if __name__ == "__main__":

@@ -447,3 +447,12 @@ def test_spread_variant_snapshots_pick_early_middle_and_last_of_each_run(tmp_pat
     assert varied == want
     with pytest.raises(ValueError, match="spread:N"):
         validate_eval(_config(tmp_path, "eval.variant_snapshots=spread:0"))
+
+
+def test_calls_are_sized_by_backend_unless_set(monkeypatch):
+    from pipeline.evaluate import match_engine
+
+    assert match_engine.games_per_call(BatchConfig()) == 4096  # this CPU
+    assert match_engine.games_per_call(BatchConfig(max_games_per_call=64)) == 64
+    monkeypatch.setattr(match_engine.jax, "default_backend", lambda: "gpu")
+    assert match_engine.games_per_call(BatchConfig()) == 32768

@@ -154,3 +154,15 @@ def test_submitit_local_multirun_lands_in_the_catalog(tmp_path):
     # rebuilding is idempotent
     again = build_catalog(tmp_path)
     pd.testing.assert_frame_equal(again["snapshots"], tables["snapshots"])
+
+
+def test_processes_sharing_a_device_do_not_preallocate(monkeypatch):
+    from pipeline.sweep import process_env, shares_devices
+
+    monkeypatch.delenv("XLA_PYTHON_CLIENT_PREALLOCATE", raising=False)
+    assert shares_devices([], 2) and shares_devices(["hydra/launcher=local"], 1)
+    assert not shares_devices(["+experiment=smoke"], 1)
+    assert process_env(True)["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false"
+    assert "XLA_PYTHON_CLIENT_PREALLOCATE" not in process_env(False)
+    monkeypatch.setenv("XLA_PYTHON_CLIENT_PREALLOCATE", "true")  # the user's choice wins
+    assert process_env(True)["XLA_PYTHON_CLIENT_PREALLOCATE"] == "true"

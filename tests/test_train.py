@@ -374,3 +374,19 @@ def test_a_resumed_run_compiles_its_iteration_once(tmp_path):
     assert counters.iteration == 1
     iteration(restored)
     assert iteration._cache_size() == 1
+
+
+def test_max_wall_s_checkpoints_and_stops_and_a_rerun_finishes(tmp_path):
+    """A wall-clock limit stops the run cleanly after a checkpoint (no done.json); the rerun
+    without it resumes from that checkpoint and finishes with every snapshot."""
+    args = [*TINY, "run_name=tiny", f"results_dir={tmp_path}"]
+    stopped = run_module("pipeline.train", *args, "train.max_wall_s=1e-9", timeout=120)
+    assert stopped.returncode == 0, stopped.stderr[-2000:]
+    assert "stopped at train.max_wall_s" in stopped.stdout
+    run_files = Layout(tmp_path).run("tiny")
+    assert run_files.checkpoint.exists() and not run_files.done.exists()
+    finished = run_module("pipeline.train", *args, timeout=120)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert "resuming" in finished.stdout and run_files.done.exists()
+    bad = run_module("pipeline.train", *args, "train.max_wall_s=0", timeout=60)
+    assert bad.returncode == 2 and "train.max_wall_s" in bad.stderr

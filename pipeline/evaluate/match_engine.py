@@ -54,6 +54,17 @@ class Batch:
     pairs_on_device: int  # P padded to the group's fixed call size; repeats are dropped
 
 
+GAMES_PER_CALL = {"cpu": 4096}  # eval.batch.max_games_per_call when null, by backend
+ACCELERATOR_GAMES_PER_CALL = 32768
+
+
+def games_per_call(batch: BatchConfig) -> int:
+    """`batch.max_games_per_call`, or the default for JAX's default backend."""
+    if batch.max_games_per_call is not None:
+        return batch.max_games_per_call
+    return GAMES_PER_CALL.get(jax.default_backend(), ACCELERATOR_GAMES_PER_CALL)
+
+
 def make_batches(
     ranges: dict[tuple[str, str], list[tuple[int, int]]],
     agents: dict[str, AgentSpec],
@@ -61,17 +72,18 @@ def make_batches(
     arch: tuple[int, int] | None = None,
 ) -> list[Batch]:
     """Cut the games to play — per ordered pair, ranges (first game, games) of game numbers —
-    into device calls of at most `batch.max_games_per_call` games and `batch.max_pairs_per_call`
+    into device calls of at most `games_per_call(batch)` games and `batch.max_pairs_per_call`
     pairings. Each range goes in chunks of G = its game count rounded up to a power of two (the
     surplus is not recorded); chunks are grouped by the two players' compile keys, node counts
     and G, and every call of a group is padded to the same pairing count, so each group
     compiles one shape. `arch`: the shape every net is padded to (`MatchEngine.arch`), None:
     each its own."""
+    max_games = games_per_call(batch)
     groups: dict[tuple, list[tuple[str, str, int, int]]] = {}
     for (b, w), pair_ranges in sorted(ranges.items()):
         black, white = agents[b], agents[w]
         for first, n in pair_ranges:
-            per_pairing = min(next_pow2(n), batch.max_games_per_call)
+            per_pairing = min(next_pow2(n), max_games)
             key = (black.compile_key(arch), white.compile_key(arch), black.test_nodes,
                    white.test_nodes, per_pairing)  # fmt: skip
             while n > 0:
@@ -81,7 +93,7 @@ def make_batches(
     out = []
     for (*_, per_pairing), chunks in groups.items():
         pairs_per_call = max(
-            1, min(batch.max_pairs_per_call, batch.max_games_per_call // per_pairing)
+            1, min(batch.max_pairs_per_call, max_games // per_pairing)
         )
         for start in range(0, len(chunks), pairs_per_call):
             part = chunks[start : start + pairs_per_call]

@@ -33,7 +33,7 @@ from omegaconf import DictConfig
 
 from pipeline.evaluate import elo_table
 from pipeline.evaluate.claims import Lease
-from pipeline.evaluate.match_engine import Batch, MatchEngine, make_batches
+from pipeline.evaluate.match_engine import Batch, MatchEngine, games_per_call, make_batches
 from pipeline.evaluate.pool import (
     Pool,
     architecture_capacity,
@@ -96,7 +96,7 @@ def play_claimed(
     start = time.perf_counter()
     done, calls, pairs = 0, 0, set()
     try:
-        for claimed in _portions(lease, targets, extra, cfg.eval.batch.max_games_per_call):
+        for claimed in _portions(lease, targets, extra, games_per_call(cfg.eval.batch)):
             pairs |= set(claimed)
             for batch in make_batches(claimed, pool.agents, cfg.eval.batch, engine.arch):
                 black_wins = engine.play(batch, key)  # one key: streams follow game numbers

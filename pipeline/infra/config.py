@@ -78,6 +78,9 @@ class TrainSettings:
         default_factory=lambda: dict(jones.SAMPLE_CAPS)
     )
     checkpoint_every_s: float = 60.0  # wall seconds between full-state checkpoints
+    # checkpoint and stop cleanly after this many wall seconds of this invocation (a rerun
+    # resumes); null: no limit
+    max_wall_s: float | None = None
     restart_on_corrupt_checkpoint: bool = False  # true: set a damaged checkpoint aside, restart
     progress: bool = True  # progress bar (plain lines with rate and ETA when not a terminal)
     progress_interval_s: float | None = (
@@ -121,7 +124,9 @@ class ActiveConfig:
 
 @dataclasses.dataclass
 class BatchConfig:
-    max_games_per_call: int = 4096  # games (pairings × games each) in one compiled call
+    # games (pairings × games each) in one compiled call; null: 4,096 on CPU, 32,768 on an
+    # accelerator, which smaller calls leave idle (pipeline.evaluate.match_engine.games_per_call)
+    max_games_per_call: int | None = None
     # pairings per call; every call of a group is padded to it (one compiled shape per group)
     max_pairs_per_call: int = 32
     # zero-pad every net to the pool's widest and deepest (same outputs, `network.pad_params`):
@@ -302,6 +307,10 @@ def validate(cfg: Config) -> None:
         ),
         (cfg.train.lr > 0, f"train.lr must be > 0, got {cfg.train.lr}"),
         (cfg.train.n_snapshots >= 1, "train.n_snapshots must be >= 1"),
+        (
+            cfg.train.max_wall_s is None or cfg.train.max_wall_s > 0,
+            f"train.max_wall_s must be > 0 s or null, got {cfg.train.max_wall_s}",
+        ),
         (not cfg.board.swap_rule, "board.swap_rule=true is not supported by training yet"),
     ]
     for ok, message in checks:
@@ -368,7 +377,10 @@ def validate_eval(cfg: Config) -> None:
             ev.active_cfg.games_per_round >= 2 and ev.active_cfg.games_per_round % 2 == 0,
             "eval.active_cfg.games_per_round must be even and >= 2",
         ),
-        (ev.batch.max_games_per_call >= 1, "eval.batch.max_games_per_call must be >= 1"),
+        (
+            ev.batch.max_games_per_call is None or ev.batch.max_games_per_call >= 1,
+            "eval.batch.max_games_per_call must be >= 1 or null",
+        ),
         (ev.batch.max_pairs_per_call >= 1, "eval.batch.max_pairs_per_call must be >= 1"),
         (
             ev.elo_model in ELO_MODELS,
@@ -400,7 +412,7 @@ def check_results_dir(cfg: Config) -> None:
 NOT_TRAINING = frozenset({
     "search.test_noise", "search.loops", "train.checkpoint_every_s",
     "train.restart_on_corrupt_checkpoint", "train.progress", "train.progress_interval_s",
-    "train.tensorboard", "train.wandb", "train.wandb_project",
+    "train.tensorboard", "train.wandb", "train.wandb_project", "train.max_wall_s",
 })  # fmt: skip
 # Compared through the savepoints they give on the run's board, not as tables.
 SAVEPOINT_SETTINGS = ("flops_bounds", "sample_caps", "min_flops", "max_flops", "max_samples")

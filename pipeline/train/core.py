@@ -237,6 +237,13 @@ def _metrics(losses: Losses, played: Played) -> dict:
     }
 
 
+def donate_carry(iteration):
+    """`jax.jit` with the carry's buffers donated to the result (the loop never reads a carry
+    twice), off CPU only: XLA's CPU backend cannot reuse donated buffers and warns."""
+    donate = () if jax.default_backend() == "cpu" else (0,)
+    return jax.jit(iteration, donate_argnums=donate)
+
+
 def make_iteration(cfg: Config, optimizer: optax.GradientTransformation):
     """One jitted host call: `steps_per_call(cfg)` self-play moves in every env and the learner
     steps of `cfg.train.schedule` (rollout: after the moves; jones: one after each move)."""
@@ -276,7 +283,7 @@ def make_iteration(cfg: Config, optimizer: optax.GradientTransformation):
         state = JonesState(learner.params, learner.opt_state, actor.envs, window)
         return state, JonesStep(losses, played)
 
-    @jax.jit
+    @donate_carry
     def jones_iteration(carry: TrainCarry) -> tuple[TrainCarry, dict]:
         key, play_key = jax.random.split(carry.key)
         step_keys = jax.random.split(play_key, steps_per_call(cfg))
@@ -285,7 +292,7 @@ def make_iteration(cfg: Config, optimizer: optax.GradientTransformation):
         carry = TrainCarry(state.params, state.opt_state, state.envs, key, state.window)
         return carry, _metrics(steps.losses, steps.played)
 
-    @jax.jit
+    @donate_carry
     def iteration(carry: TrainCarry) -> tuple[TrainCarry, dict]:
         key, play_key, shuffle_key = jax.random.split(carry.key, 3)
         step_keys = jax.random.split(play_key, cfg.train.rollout_steps)

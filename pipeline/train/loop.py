@@ -264,6 +264,20 @@ def checkpoint_if_due(run: RunFiles, carry: TrainCarry, counters: Counters,
         preemption.finish()
 
 
+def out_of_time(cfg: Config, started: float) -> bool:
+    limit = cfg.train.max_wall_s
+    return limit is not None and time.monotonic() - started >= limit
+
+
+def stop_at_wall_limit(cfg: Config, run: RunFiles, carry: TrainCarry, counters: Counters) -> dict:
+    """Checkpoint and stop before `train.max_wall_s` runs out: no done.json, so a rerun resumes."""
+    save_checkpoint(run, carry, counters)
+    write_heartbeat(run, counters)
+    print(f"{run.dir}: stopped at train.max_wall_s={cfg.train.max_wall_s:g} after iteration "
+          f"{counters.iteration}; rerun to resume")  # fmt: skip
+    return {"run_name": cfg.run_name, "stopped": "max_wall_s", **dataclasses.asdict(counters)}
+
+
 def finish_run(cfg: Config, run: RunFiles, carry: TrainCarry, counters: Counters) -> dict:
     save_checkpoint(run, carry, counters)
     write_heartbeat(run, counters)
@@ -290,9 +304,11 @@ def _train(cfg: Config) -> dict:
     meta = snapshot_meta(cfg)
     preemption = Preemption()
     sinks = Sinks(cfg, run, counters, plan)
-    last_checkpoint = time.monotonic()
+    last_checkpoint = started = time.monotonic()
     try:
         while not plan.finished(counters):
+            if out_of_time(cfg, started):
+                return stop_at_wall_limit(cfg, run, carry, counters)
             start = time.perf_counter()
             carry, metrics = iteration(carry)
             metrics = {k: float(v) for k, v in metrics.items()}
