@@ -456,3 +456,21 @@ def test_calls_are_sized_by_backend_unless_set(monkeypatch):
     assert match_engine.games_per_call(BatchConfig(max_games_per_call=64)) == 64
     monkeypatch.setattr(match_engine.jax, "default_backend", lambda: "gpu")
     assert match_engine.games_per_call(BatchConfig()) == 32768
+
+
+def test_playing_every_ply_without_looking_gives_the_same_games(tmp_path):
+    """Off CPU the engine dispatches every ply without waiting to see whether the games are
+    over: finished games stay as they are, so the results equal the early-stopping ones."""
+    directory = fake_snapshot(tmp_path, 0, run="b3-w4-d1-t", width=4, depth=1)
+    specs = [network_agent(directory, load_meta(directory), n, greedy=False) for n in (4, 2)]
+    agents = {s.agent: s for s in specs}
+    need = {(specs[0].agent, specs[1].agent): 16, (specs[1].agent, specs[0].agent): 16}
+
+    def play(stop_early):
+        engine = MatchEngine(SIZE)
+        engine.stop_early = stop_early
+        batches = make_batches(_ranges(need), agents, BatchConfig())
+        return [engine.play(batch, KEY).tolist() for batch in batches]
+
+    early, every_ply = play(True), play(False)
+    assert early == every_ply and 0 < sum(map(sum, early)) < 32

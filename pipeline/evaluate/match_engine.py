@@ -166,7 +166,8 @@ class MatchEngine:
         self.capacity = capacity
         self.arch = arch
         self._moves: dict[tuple, object] = {}  # the move functions this engine used
-        self._params: dict[str, object] = {}
+        self._params: dict[str, object] = {}  # snapshot dir → its params on the device
+        self.stop_early = jax.default_backend() == "cpu"  # look for the end after every ply
 
     @property
     def compiled_move_fns(self) -> int:
@@ -189,9 +190,9 @@ class MatchEngine:
                 params = jax.device_get(params)
                 if self.arch:
                     params = pad_params(params, self.size, *self.arch)
-                self._params[s.snapshot_dir] = params
+                self._params[s.snapshot_dir] = jax.device_put(params)  # uploaded once
         trees = [self._params[s.snapshot_dir] for s in specs]
-        return jax.tree.map(lambda *leaves: jnp.asarray(np.stack(leaves)), *trees)
+        return jax.tree.map(lambda *leaves: jnp.stack(leaves), *trees)  # stacked on device
 
     def play(self, batch: Batch, key: jax.Array) -> np.ndarray:
         """Black wins per pairing [P] over the first `batch.games[p]` games of each. Each
@@ -225,7 +226,9 @@ class MatchEngine:
         for ply in range(self.size * self.size):
             side = ply % 2  # no swap rule: black moves on even plies in every game
             states = moves[side](params[side], nodes[side], pair_keys, ply, states)
-            if ply + 1 >= shortest and bool(jnp.all(states.terminated)):
+            # on CPU stop once every game is over; elsewhere that check would wait on the host
+            # every ply, so the plies are dispatched without looking and finished games idle
+            if self.stop_early and ply + 1 >= shortest and bool(jnp.all(states.terminated)):
                 break
         winner = np.asarray(states.winner)[:n_pairs]
         if (winner == he.NO_WINNER).any():
