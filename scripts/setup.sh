@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv/ at the repo root (if missing) and install hexscale with its dev extra into it.
+# Interpreter: $PYTHON, default python3.11 (Python 3.12 works too: docs/install.md).
 # Re-running is cheap: pip skips what is already installed at the pinned versions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
