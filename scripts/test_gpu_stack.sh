@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the search, training and evaluation tests on the GPU image's software stack: Python 3.12,
 # jax/jaxlib 0.11.2, numpy 2.5.2, every other package at its pyproject.toml pin (docs/install.md).
-# CI runs it after scripts/test.sh. Extra arguments go to pytest.
+# CI runs it after scripts/test.sh. Extra arguments go to pytest. Then the GPU campaign's dry run (below).
 #
 # The venv holds third-party packages only, built from pyproject.toml's dependencies and dev extra
 # with the lines below swapped in (pip cannot override an == pin of an installed project), and is
@@ -60,3 +60,11 @@ print(f"test_gpu_stack: Python {sys.version.split()[0]}, " + ", ".join(f"{n} {v}
 EOF
 PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" "$VENV/bin/python" -m pytest -q \
   -n "${HEXSCALE_TEST_WORKERS:-2}" --dist worksteal "${TESTS[@]}" "$@"
+
+# The GPU command's dry run (issue 28: CI runs it), on this stack, with the carried wheels
+# installed as on the GPU (pip --no-index --no-deps --target): every stage must end "ok".
+bash scripts/device_wheels.sh
+campaign=$(mktemp -d)
+PYTHON="$VENV/bin/python" HEXSCALE_CAMPAIGN_WHEELS=1 HEXSCALE_SITE="$campaign/site" \
+  OUT="$campaign/out" bash scripts/gpu_campaign.sh --dry-run
+rm -rf "$campaign"
