@@ -140,3 +140,43 @@ def test_fixed_newton_steps_converge_on_a_trained_agent_s_tree_nodes():
     assert len(rows) > 1000
     assert int(newton_unconverged(prior[rows], qhat[rows], lam[rows])) == 0
     assert int(newton_unconverged(prior[rows], qhat[rows], lam[rows], steps=1)) > 0
+
+
+@pytest.mark.parametrize("loops", ["dynamic", "static"])
+def test_priors_kept_in_the_embeddings_change_no_bit_of_the_tree(loops):
+    """The regularised search keeps each node's softmax prior in its embedding (`with_priors`,
+    computed once per node): on the shipped 4×4 agent's positions, the tree, the root π̄ and
+    hence every sampled walk are bit for bit those of the search that takes the softmax of the
+    stored logits at every visit."""
+    from agents.search import loop
+    from agents.search.model import make_recurrent_fn, make_root_fn
+    from agents.search.regularised import node_policy, regularised_select, with_priors
+
+    params, meta = load_snapshot(AGENT)
+    size, net = meta["board_size"], HexNet(meta["width"], meta["depth"])
+    states = _trained_positions(size, 64, plies=2, seed=4)
+    cfg = dataclasses.replace(SearchConfig(**meta["search"]), nodes=64, loops=loops)
+    root, legal = make_root_fn(net.apply)(params, states)
+
+    def search(params, root, hoisted):
+        recurrent_fn = make_recurrent_fn(net.apply)
+        if hoisted:
+            root, recurrent_fn = with_priors(root, recurrent_fn)
+        tree = loop.run_search(
+            params, jax.random.key(9), root=root, recurrent_fn=recurrent_fn,
+            root_action_selection_fn=regularised_select(cfg),
+            interior_action_selection_fn=regularised_select(cfg), num_simulations=63,
+            max_depth=size * size, invalid_actions=~legal, loops=loops,
+        )  # fmt: skip
+        roots = jnp.zeros(tree.node_values.shape[0], jnp.int32)
+        return tree, jax.vmap(node_policy, in_axes=(0, 0, None))(tree, roots, cfg)
+
+    (plain, plain_policy), (hoisted, hoisted_policy) = (
+        jax.jit(search, static_argnums=2)(params, root, flag) for flag in (False, True)
+    )
+    assert isinstance(hoisted.embeddings, type(with_priors(root, None)[0].embedding))
+    for name in ("node_visits", "node_values", "children_visits", "children_values",
+                 "children_index", "parents", "action_from_parent"):  # fmt: skip
+        np.testing.assert_array_equal(getattr(hoisted, name), getattr(plain, name), err_msg=name)
+    np.testing.assert_array_equal(hoisted_policy, plain_policy)
+    assert int(np.asarray(plain.node_visits)[:, 0].min()) == 64
