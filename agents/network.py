@@ -103,3 +103,13 @@ def pad_params(params, size: int, width: int, depth: int):
     if have:
         raise ValueError(f"params deeper than depth {depth}: {sorted(map(str, have))[:2]}")
     return padded
+
+
+def unpad_params(params, size: int, width: int, depth: int):
+    """The `width` × `depth` HexNet's params cut out of zero-padded ones (`pad_params`' inverse:
+    the leading slice of every leaf the narrower net has; the extra blocks are dropped)."""
+    have = dict(jax.tree_util.tree_flatten_with_path(params)[0])
+    target = jax.eval_shape(lambda: init_params(jax.random.PRNGKey(0), size, width, depth))
+    return jax.tree_util.tree_map_with_path(
+        lambda path, shape: have[path][tuple(slice(0, n) for n in shape.shape)], target
+    )

@@ -15,6 +15,12 @@ training job, and read from the resolved `run_name`. A run is
     stopped    started, but neither: killed, preempted, or waiting to be resumed
     pending    planned by the grid, not started
 
+On SLURM, each run's row also shows its task in the board's last submission and the state the
+scheduler reports (`7_0 RUNNING`, `PENDING (BeginTime)` after a requeue), and each board its
+evaluation job (`8 PENDING (Dependency)`), from `<results_dir>/jobs.json` and squeue, then sacct
+(`pipeline.slurm`); "not known to the scheduler" once it has forgotten an ended job. The runs'
+own files stay the record of what happened: the scheduler only says what is queued or running.
+
 Evaluation coverage is what `pipeline.evaluate` would do under the composed `eval` config: the
 games `pipeline.evaluate.pool.build_pool` targets for the board's current snapshots, less the
 missing ones (`pipeline.evaluate.pool.missing_games` against `eval/b<S>/matches.parquet`), and the
@@ -40,6 +46,8 @@ from pipeline.infra.config import hydra_main, load, register_configs, to_object
 from pipeline.infra.files import CorruptFileError
 from pipeline.infra.layout import Layout, RunFiles
 from pipeline.infra.snapshot import SnapshotError, load_meta
+from pipeline.slurm import board_job_ids, job_states, latest_boards, read_submissions
+from pipeline.sweep import grid_points
 
 STATES = ("done", "running", "failed", "stopped", "pending")
 DEFAULT_STALE_S = 300.0  # a heartbeat older than this is not a running job
@@ -62,6 +70,7 @@ class RunStatus:
     heartbeat_age_s: float | None = None
     host: str | None = None  # where the heartbeat came from
     error: str | None = None  # the error record's line (failed runs, or before a retry)
+    job: str | None = None  # its SLURM task in the board's last submission ("7_0 RUNNING")
 
 
 @dataclasses.dataclass
@@ -81,6 +90,7 @@ class BoardStatus:
     size: int
     runs: list[RunStatus]
     eval: EvalCoverage
+    eval_job: str | None = None  # its SLURM evaluation job in the last submission ("8 PENDING")
 
     def count(self, state: str) -> int:
         return sum(r.state == state for r in self.runs)
@@ -91,6 +101,7 @@ class SweepStatus:
     results_dir: str
     stale_s: float
     boards: list[BoardStatus]
+    jobs_problem: str | None = None  # an unreadable jobs.json
 
     @property
     def runs(self) -> list[RunStatus]:
@@ -102,7 +113,8 @@ class SweepStatus:
 
     @property
     def problems(self) -> list[str]:
-        return [f"board {b.size}: {b.eval.problem}" for b in self.boards if b.eval.problem]
+        problems = [f"board {b.size}: {b.eval.problem}" for b in self.boards if b.eval.problem]
+        return problems + ([self.jobs_problem] if self.jobs_problem else [])
 
     @property
     def ok(self) -> bool:
@@ -111,20 +123,8 @@ class SweepStatus:
 
 def planned_runs(cfg: DictConfig) -> dict[str, int]:
     """Run name → board size of every point of the preset's grid, composed as the sweep's
-    training jobs are (`pipeline.sweep.check_grid`, `train_commands`), in grid order."""
-    job = to_object(cfg)
-    names: dict[str, int] = {}
-    for size, grid in sorted(job.sweep.boards.items()):
-        for width in grid.widths:
-            for depth in grid.depths:
-                for seed in job.sweep.seeds:
-                    point = {
-                        "board": {"size": size},
-                        "model": {"width": width, "depth": depth},
-                        "train": {"seed": seed},
-                    }
-                    names[to_object(OmegaConf.merge(cfg, point)).run_name] = int(size)
-    return names
+    training jobs are (`pipeline.sweep.grid_points`), in grid order."""
+    return {point.name: point.size for point in grid_points(cfg)}
 
 
 def _read_json(path) -> dict | None:
@@ -259,7 +259,27 @@ def sweep_status(
             if run_size == size
         ]
         boards.append(BoardStatus(size, runs, eval_coverage(cfg, size)))
-    return SweepStatus(str(layout.root), stale_s, boards)
+    return SweepStatus(str(layout.root), stale_s, boards, scheduler_jobs(layout, boards))
+
+
+def scheduler_jobs(layout: Layout, boards: list[BoardStatus]) -> str | None:
+    """Set each run's and board's SLURM job, with the state squeue or sacct reports, from the
+    board's last submission in jobs.json (`pipeline.slurm`); returns a problem, if any."""
+    try:
+        records = latest_boards(read_submissions(layout))
+    except ValueError as err:
+        return str(err)
+    states = job_states([job for record in records.values() for job in board_job_ids(record)])
+    describe = lambda job: f"{job} {states.get(job, 'not known to the scheduler')}"
+    for board in boards:
+        record = records.get(board.size)
+        if record is None:
+            continue
+        board.eval_job = describe(record["evaluate"]) if "evaluate" in record else None
+        tasks = record.get("runs", {})
+        for run in board.runs:
+            run.job = describe(tasks[run.name]) if run.name in tasks else None
+    return None
 
 
 def _age(seconds: float | None) -> str:
@@ -290,6 +310,8 @@ def format_status(status: SweepStatus) -> str:
                 name = r.name if r.planned else f"{r.name}*"
                 row = f"  {name:<{width}}  {r.state:<8} {r.snapshots:>5} {iteration:>7}  "
                 row += _age(r.heartbeat_age_s)
+                if r.job:
+                    row += f"  job {r.job}"
                 if r.error and r.state in ("failed", "running"):
                     row += f"  {'error' if r.state == 'failed' else 'last error'}: {r.error}"
                 lines.append(row.rstrip())
@@ -301,6 +323,8 @@ def format_status(status: SweepStatus) -> str:
             f"{ev.pool_agents} pool agents, {ev.agents_rated} agents rated"
         )
         lines.append(line + (" (active pairing: round robin not planned)" if ev.active else ""))
+        if board.eval_job:
+            lines.append(f"  evaluation job {board.eval_job}")
         if ev.problem:
             lines.append(f"  evaluation error: {ev.problem}")
     runs = status.runs

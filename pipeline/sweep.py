@@ -1,17 +1,29 @@
-"""Launch an experiment's training sweep: one Hydra multirun per board size.
+"""Launch an experiment's sweep.
 
     python -m pipeline.sweep +experiment=smoke                          # basic launcher, in order
-    python -m pipeline.sweep +experiment=paper hydra/launcher=slurm     # SLURM via submitit
+    python -m pipeline.sweep +experiment=paper hydra/launcher=slurm     # SLURM: submit and return
 
-The grid lives in the preset (`sweep.boards`: board → widths × depths, `sweep.seeds`). Every
-override given here is passed on to each `python -m pipeline.train --multirun …` call, so launcher
-settings and training settings work the same way. Finished runs return at once (their
-`done.json`), partial ones resume from their checkpoint, so re-launching a sweep redoes nothing.
+The grid lives in the preset (`sweep.boards`: board → widths × depths, `sweep.seeds`).
+
+Locally (the basic or the `local` launcher) the sweep trains: one Hydra multirun per board size,
+each override given here passed on to every `python -m pipeline.train --multirun …` call, and it
+returns when they end; evaluation is a separate step (`pipeline.reproduce` runs both).
+
+On SLURM (`hydra/launcher=slurm` or `slurm_local`) it submits and returns: per board a training
+array of the runs without `done.json` and an evaluation job that starts once that array has
+ended (`pipeline.slurm`), printing the job ids and recording them in `<results_dir>/jobs.json`;
+`pipeline.status` shows them beside the runs' own files. A board whose last submitted jobs are
+still queued or running is not submitted again.
+
+Finished runs return at once (their `done.json`), partial ones resume from their checkpoint, and
+evaluation plays only missing games, so re-launching a sweep redoes nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -23,11 +35,25 @@ from omegaconf import DictConfig, OmegaConf
 from pipeline.infra.config import (
     check_results_dir,
     check_run_settings,
+    grid_overrides,
     hydra_main,
     load,
     register_configs,
     to_object,
     validate,
+)
+from pipeline.infra.layout import Layout
+from pipeline.slurm import (
+    Stage,
+    active,
+    board_job_ids,
+    is_slurm,
+    job_states,
+    latest_boards,
+    launcher_params,
+    read_submissions,
+    record_submission,
+    submit_board,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -54,20 +80,43 @@ def check_grid(cfg: DictConfig) -> None:
                 check_run_settings(job)
 
 
+@dataclasses.dataclass(frozen=True)
+class GridPoint:
+    """One training run of the preset's grid."""
+
+    size: int  # board size
+    name: str  # the run name its config resolves to
+    overrides: list[str]  # board.size=…, model.width=…, model.depth=…, train.seed=…
+
+
+def grid_points(cfg: DictConfig) -> list[GridPoint]:
+    """Every run of the preset's grid (`sweep.boards` × `sweep.seeds`), in grid order, named as
+    its training job names it."""
+    return [
+        GridPoint(size, to_object(OmegaConf.merge(cfg, OmegaConf.from_dotlist(o))).run_name, o)
+        for size, o in grid_overrides(cfg)
+    ]
+
+
 def train_commands(cfg: DictConfig, overrides: list[str]) -> list[list[str]]:
     """The `pipeline.train --multirun` commands of the preset in `cfg`, passing `overrides` (the
     sweep's own command line) on to each: one per board size, or with `sweep.jobs` > 1 one per
-    board × width (largest first), so that they can run side by side."""
+    board × width (largest first), so that they can run side by side; a board of
+    `sweep.population_boards` is one `pipeline.train.population` command."""
     job = to_object(cfg)
     split = job.sweep.jobs > 1
+    population = [sys.executable, "-m", "pipeline.train.population", *overrides]
     return [
-        [
+        [*population, f"board.size={size}"] if size in job.sweep.population_boards else [
             sys.executable, "-m", "pipeline.train", "--multirun", *overrides,
             f"board.size={size}", f"model.width={_csv(widths)}",
             f"model.depth={_csv(grid.depths)}", f"train.seed={_csv(job.sweep.seeds)}",
         ]
         for size, grid in sorted(job.sweep.boards.items(), reverse=split)
-        for widths in ([[w] for w in sorted(grid.widths, reverse=True)] if split else [grid.widths])
+        for widths in (
+            [grid.widths] if size in job.sweep.population_boards or not split
+            else [[w] for w in sorted(grid.widths, reverse=True)]
+        )
     ]  # fmt: skip
 
 
@@ -114,15 +163,92 @@ def command_line_overrides() -> list[str]:
     return [*hydra, *overrides.task]
 
 
+def submit_to_slurm(cfg: DictConfig, overrides: list[str], params: dict) -> None:
+    """Submit each board's unfinished runs and its evaluation (module docstring); print and
+    record the job ids."""
+    layout = Layout(to_object(cfg).results_dir)
+    task = [o for o in overrides if not o.startswith(("hydra/", "hydra."))]
+    previous = latest_boards(read_submissions(layout))
+    points, boards = grid_points(cfg), []
+    try:
+        for size in sorted(to_object(cfg).sweep.boards):
+            queued = _still_queued(previous.get(size))
+            if queued:
+                print(f"board {size}: jobs {', '.join(queued)} still queued or running; skipped")
+                continue
+            boards.append({"board": size})
+            training = training_stages(cfg, size, task, [p for p in points if p.size == size])
+            submit_board(params, layout.slurm_logs, boards[-1], training,
+                         Stage("pipeline.evaluate", (*task, f"board.size={size}")))  # fmt: skip
+            _print_board(boards[-1])
+    finally:  # what was submitted is recorded, even when a later sbatch fails
+        boards = [b for b in boards if len(b) > 1]
+        if boards:
+            record_submission(layout, overrides, boards)
+            print(f"job ids recorded in {layout.jobs}; pipeline.status shows where they stand")
+
+
+def training_stages(cfg: DictConfig, size: int, task: list[str],
+                    points: list[GridPoint]) -> dict[Stage, list[str]]:  # fmt: skip
+    """Board `size`'s training jobs and the runs each trains: one per run without done.json, or
+    for a board of `sweep.population_boards` one `pipeline.train.population` job for them all."""
+    layout = Layout(to_object(cfg).results_dir)
+    todo = [p for p in points if not layout.run(p.name).done.exists()]
+    if not todo:
+        return {}
+    if size in to_object(cfg).sweep.population_boards:
+        population = Stage("pipeline.train.population", (*task, f"board.size={size}"))
+        return {population: [p.name for p in todo]}
+    return {Stage("pipeline.train", (*task, *p.overrides)): [p.name] for p in todo}
+
+
+def _still_queued(board: dict | None) -> list[str]:
+    if board is None:
+        return []
+    states = job_states(board_job_ids(board))
+    return [job for job in board_job_ids(board) if active(states.get(job))]
+
+
+def _print_board(record: dict) -> None:
+    size, runs = record["board"], record.get("runs", {})
+    if runs:
+        print(f"board {size}: training {record['train']} ({len(runs)} runs), "
+              f"evaluation {record['evaluate']} after it")  # fmt: skip
+        for name, job in runs.items():
+            print(f"  {job}  {name}")
+    else:
+        print(f"board {size}: every run done; evaluation {record['evaluate']}")
+
+
+def check_slurm() -> None:
+    """SLURM's client is here (a one-line ValueError otherwise)."""
+    if shutil.which("sbatch") is None or shutil.which("srun") is None:
+        raise ValueError(
+            "hydra/launcher=slurm needs SLURM's sbatch and srun on PATH "
+            "(a local cluster: bash scripts/slurm_local.sh up, then hydra/launcher=slurm_local)"
+        )
+
+
 @hydra_main
 def main(cfg: DictConfig) -> None:
     load(cfg, check_results_dir)
+    launcher = HydraConfig.get().launcher
+    slurm = is_slurm(launcher)
     try:
         check_grid(cfg)
+        if slurm:
+            check_slurm()
     except ValueError as err:
         print(f"config error: {err}", file=sys.stderr)
         sys.exit(2)
     overrides, jobs = command_line_overrides(), to_object(cfg).sweep.jobs
+    if slurm:
+        try:
+            submit_to_slurm(cfg, overrides, launcher_params(launcher))
+        except ValueError as err:
+            print(f"error: {str(err).splitlines()[0]}", file=sys.stderr)
+            sys.exit(1)
+        return
     run_all(train_commands(cfg, overrides), jobs, process_env(shares_devices(overrides, jobs)))
 
 

@@ -36,9 +36,24 @@ def test_every_experiment_preset_composes_and_validates(experiment):
     assert cfg.eval.reference_nodes == cfg.search.nodes  # one home: interpolated
     assert cfg.figures.nodes == cfg.eval.reference_nodes
     commands = train_commands(raw, [f"+experiment={experiment}"])
-    per_width = sum(len(grid.widths) for grid in cfg.sweep.boards.values())
-    assert len(commands) == (len(cfg.sweep.boards) if cfg.sweep.jobs == 1 else per_width)
-    assert all("--multirun" in c for c in commands)
+    together = set(cfg.sweep.population_boards) & set(cfg.sweep.boards)
+    alone = {s: g for s, g in cfg.sweep.boards.items() if s not in together}
+    per_width = sum(len(grid.widths) for grid in alone.values())
+    assert len(commands) == len(together) + (len(alone) if cfg.sweep.jobs == 1 else per_width)
+    assert sum("--multirun" in c for c in commands) == len(commands) - len(together)
+    assert sum("pipeline.train.population" in c for c in commands) == len(together)
+
+
+def test_population_boards_train_as_one_population_command_each():
+    register_configs()
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        raw = compose("config", overrides=["+experiment=smoke", "sweep.population_boards=[3]"])
+    commands = [c[1:] for c in train_commands(raw, ["+experiment=smoke"])]
+    assert commands == [
+        ["-m", "pipeline.train.population", "+experiment=smoke", "board.size=3"],
+        ["-m", "pipeline.train", "--multirun", "+experiment=smoke", "board.size=4",
+         "model.width=8,32", "model.depth=1", "train.seed=0"],
+    ]  # fmt: skip
 
 
 def test_parallel_sweep_splits_by_width_and_runs_jobs_at_once(tmp_path):

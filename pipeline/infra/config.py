@@ -11,6 +11,7 @@ The tree mirrors the code: `board` (hex_env), `model` (agents.network), `search`
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import sys
 import tempfile
@@ -105,12 +106,18 @@ class SweepConfig:
     boards: dict[int, GridConfig] = dataclasses.field(default_factory=dict)  # board → grid
     seeds: list[int] = dataclasses.field(default_factory=lambda: [0])
     jobs: int = 1  # training processes at once, one multirun per board × width (1: per board)
+    # boards whose whole grid trains as one vmapped program (`pipeline.train.population`). None
+    # by default: on CPU a 6-run 3×3 population ran at 0.53× the samples/s of its runs one after
+    # another (docs/benchmarks.md); on a GPU small boards leave the device idle (the paper
+    # preset lists 3–5)
+    population_boards: list[int] = dataclasses.field(default_factory=list)
+    plan_calls: int = 2  # `pipeline.plan`: timed calls per architecture after its compiling one
 
 
 @dataclasses.dataclass
 class AnchorConfig:
-    perfect: bool = True  # exact solver, where it handles the board (b ≤ 4)
-    eps: list[float] = dataclasses.field(default_factory=lambda: [0.1, 0.3])  # ε-perfect, b ≤ 4
+    perfect: bool = True  # exact solver, where it handles the board (b ≤ 5)
+    eps: list[float] = dataclasses.field(default_factory=lambda: [0.1, 0.3])  # ε-perfect, b ≤ 5
     random: bool = True  # uniformly random legal moves (ε = 1)
 
 
@@ -453,6 +460,27 @@ def check_run_settings(cfg: Config) -> None:
                 f"run {stored_path.parent} was started with {key}={old[key]}, not {new[key]}: "
                 "use another run_name or results_dir, or the run's own setting"
             )
+
+
+def grid_overrides(cfg: DictConfig) -> list[tuple[int, list[str]]]:
+    """(board size, overrides) of every run of the preset's grid (`sweep.boards` × `sweep.seeds`),
+    in grid order: board.size, model.width, model.depth and train.seed."""
+    sweep = to_object(cfg).sweep
+    return [
+        (int(size), [f"board.size={size}", f"model.width={width}", f"model.depth={depth}",
+                     f"train.seed={seed}"])
+        for size, grid in sorted(sweep.boards.items())
+        for width, depth, seed in itertools.product(grid.widths, grid.depths, sweep.seeds)
+    ]  # fmt: skip
+
+
+def grid_configs(cfg: DictConfig, size: int) -> list[Config]:
+    """The typed config of every run of board `size` in the preset's grid."""
+    return [
+        to_object(OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides)))
+        for board, overrides in grid_overrides(cfg)
+        if board == size
+    ]
 
 
 def load(cfg: DictConfig, *checks: Callable[[Config], None]) -> Config:

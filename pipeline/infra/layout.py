@@ -12,7 +12,8 @@
       elo.parquet                      network agents of every board (what analysis reads)
       catalog/{runs,snapshots,matches,elo}.parquet
       figures/                         PNG + PDF, summary.json, summary.md (analysis.report.figures)
-      logs/                            Hydra's job logs and submitit files
+      logs/                            Hydra's job logs and submitit files (slurm/: the sweep's)
+      jobs.json                        SLURM job ids of every pipeline.sweep submission
       reproduction.json                stage wall times of every pipeline.reproduce invocation
 
 Configs reach the same paths through the `${layout:...}` resolver (`pipeline.infra.config`), so no
@@ -157,6 +158,14 @@ class Layout:
     @property
     def logs(self) -> Path:
         return self.root / "logs"
+
+    @property
+    def slurm_logs(self) -> Path:
+        return self.logs / "slurm"
+
+    @property
+    def jobs(self) -> Path:
+        return self.root / "jobs.json"
 
     @property
     def reproduction(self) -> Path:
