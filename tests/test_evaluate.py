@@ -95,7 +95,7 @@ def test_eps_perfect_anchors_bracket_the_solver(evaluated):
     black_wins = MatchEngine(SIZE, capacity=16).play(batch, jax.random.PRNGKey(0))
     assert black_wins[0] == 32 and 32 > black_wins[1] > black_wins[2]
     with pytest.raises(ValueError, match="only eps=1"):
-        eps_perfect_player(5, 0.5)
+        eps_perfect_player(6, 0.5)
 
 
 def test_plan_is_target_minus_played_and_batches_cover_it():
@@ -474,3 +474,15 @@ def test_playing_every_ply_without_looking_gives_the_same_games(tmp_path):
 
     early, every_ply = play(True), play(False)
     assert early == every_ply and 0 < sum(map(sum, early)) < 32
+
+
+def test_the_solver_check_plays_the_resisting_anchor_as_white(tmp_path):
+    """The fixed check's white is the evaluation's perfect anchor, which once lost leaves black
+    the fewest winning replies: a weak black wins fewer games against it than against the
+    solver that moves at random once lost (the check as first published)."""
+    from pipeline.evaluate.players import black_wins_vs_solver
+
+    snap = fake_snapshot(tmp_path, 0, size=3, width=4, depth=1)
+    resisting = black_wins_vs_solver(snap, games=512, nodes=4)
+    uniform = black_wins_vs_solver(snap, games=512, nodes=4, resisting=False)
+    assert 0.0 <= resisting < uniform, (resisting, uniform)

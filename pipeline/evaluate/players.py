@@ -10,7 +10,13 @@ import jax
 import numpy as np
 
 import hex_env as he
-from agents.players import Player, network_act_fn, perfect_player, play_games
+from agents.players import (
+    Player,
+    eps_perfect_player,
+    network_act_fn,
+    perfect_player,
+    play_games,
+)
 from agents.search import SearchConfig
 from pipeline.infra.snapshot import load_snapshot
 
@@ -40,11 +46,18 @@ def load_player(
 
 
 def black_wins_vs_solver(
-    snapshot_dir: str | Path, games: int = 256, nodes: int | None = None, seed: int = 7
-) -> float:
+    snapshot_dir: str | Path, games: int = 256, nodes: int | None = None, seed: int = 7,
+    *, resisting: bool = True,
+) -> float:  # fmt: skip
     """The fixed perfect-play check (spec §5): the snapshot as black, argmax moves of its search,
-    no root noise, against the exact solver as white; the fraction of games black wins."""
+    no root noise, against the exact solver as white; the fraction of games black wins.
+
+    White is the evaluation's perfect anchor (`eps_perfect_player(size, 0)`): once lost it leaves
+    black the fewest winning replies. `resisting=False` gives the check as it was first published
+    (`perfect_player`: a uniformly random move once lost, i.e. from its first move after any
+    winning black opening), which an agent can pass without finishing its wins precisely."""
     player = load_player(snapshot_dir, nodes=nodes, greedy=True, noise=False)
     size = player.meta["board_size"]
-    final = play_games(player, perfect_player(size), size, games, jax.random.key(seed))
+    white = eps_perfect_player(size, 0.0) if resisting else perfect_player(size)
+    final = play_games(player, white, size, games, jax.random.key(seed))
     return float((np.asarray(final.winner) == he.BLACK).mean())
