@@ -8,6 +8,7 @@ function over the stacked params of many snapshots of the same architecture.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 
 import jax
@@ -82,7 +83,16 @@ def random_player() -> Player:
 
 
 def perfect_player(size: int) -> Player:
-    """Exact solver (boards ≤ 4×4): a uniformly random winning move, any move when lost."""
+    """Exact solver (boards ≤ 5×5): a uniformly random winning move, any move when lost. Up to
+    4×4 it reads the solver's table on device; 5×5 asks the search solver on the host every move
+    (`solver.searched_action`)."""
+    if size > solver.MAX_TABLE_SIZE:
+
+        def act(key, states):
+            active = jnp.ones(states.ply.shape, bool)
+            return _searched_action(key, states, active, resist=False)
+
+        return Player(f"perfect-{size}", act)
     table = jnp.asarray(solver.table(size))
 
     def act(key, states):
@@ -90,6 +100,14 @@ def perfect_player(size: int) -> Player:
         return jax.vmap(solver.perfect_action, in_axes=(None, 0, 0))(table, states, keys)
 
     return Player(f"perfect-{size}", act)
+
+
+def _searched_action(key, states, active, *, resist: bool):
+    """[B] the search solver's moves (`solver.searched_action`), ties broken uniformly at random;
+    0 where not `active` (the caller plays another move there) or the game is over."""
+    priority = jax.random.uniform(key, states.board.shape)
+    act = functools.partial(solver.searched_action, resist=resist)
+    return jnp.maximum(jax.vmap(act)(states, priority, active), 0)
 
 
 def play_games(black: Player, white: Player, size: int, n_games: int, key: jax.Array):
@@ -113,7 +131,8 @@ def play_games(black: Player, white: Player, size: int, n_games: int, key: jax.A
 def resisting_perfect_action(solved: jax.Array, state: he.HexState, key: jax.Array) -> jax.Array:
     """Like `solver.perfect_action` (uniform over winning moves), but in a lost position it
     plays the legal move that leaves the opponent the fewest winning replies (ties uniform),
-    instead of any move: the hardest defence for an imperfect opponent to break."""
+    instead of any move: the hardest defence for an imperfect opponent to break. Boards with a
+    table (≤ 4×4); 5×5 applies the same rule on the host (`solver.searched_action`)."""
     cells = state.board.shape[-1]
     legal = (state.board == 0) & ~state.terminated
     winning = solver.winning_moves_mask(solved, state)
@@ -130,25 +149,31 @@ def resisting_perfect_action(solved: jax.Array, state: he.HexState, key: jax.Arr
 
 def eps_perfect_act_fn(size: int):
     """`act(eps, key, states)`: per move, a uniformly random legal move with probability `eps`,
-    else the exact solver's move (boards ≤ 4×4), resisting as long as possible when lost
-    (`resisting_perfect_action`). `eps` is an argument so that an evaluator can vmap one compiled
-    function over the perfect (ε = 0), ε-perfect and random (ε = 1) anchors.
+    else the exact solver's move (boards ≤ 5×5), resisting as long as possible when lost
+    (`resisting_perfect_action`: fewest winning replies left to the opponent). `eps` is an
+    argument so that an evaluator can vmap one compiled function over the perfect (ε = 0),
+    ε-perfect and random (ε = 1) anchors. Up to 4×4 the solver's table is read on device; on
+    5×5 the search solver runs on the host, asked only for the games that need a solver move.
 
     On boards the solver does not handle, only ε = 1 (random play) is meaningful: the perfect
     branch is absent and every move is random.
     """
-    table = jnp.asarray(solver.table(size)) if size <= solver.MAX_SOLVED_SIZE else None
+    table = jnp.asarray(solver.table(size)) if size <= solver.MAX_TABLE_SIZE else None
+    solvable = solver.can_solve(size)
 
     def act(eps, key, states):
         perfect_key, random_key, coin_key = jax.random.split(key, 3)
         random_moves = random_act(random_key, states)
-        if table is None:
+        if not solvable:
             return random_moves
-        keys = jax.random.split(perfect_key, states.ply.shape[0])
-        perfect_moves = jax.vmap(resisting_perfect_action, in_axes=(None, 0, 0))(
-            table, states, keys
-        )
         coin = jax.random.uniform(coin_key, states.ply.shape) < eps
+        if table is None:
+            perfect_moves = _searched_action(perfect_key, states, ~coin, resist=True)
+        else:
+            keys = jax.random.split(perfect_key, states.ply.shape[0])
+            perfect_moves = jax.vmap(resisting_perfect_action, in_axes=(None, 0, 0))(
+                table, states, keys
+            )
         return jnp.where(coin, random_moves, perfect_moves)
 
     return act
@@ -156,7 +181,7 @@ def eps_perfect_act_fn(size: int):
 
 def eps_perfect_player(size: int, eps: float) -> Player:
     """ε-perfect anchor (hex_experiments.md §8): the solver's move with probability 1 − ε, a
-    uniformly random legal move otherwise, drawn independently at every move (boards ≤ 4×4).
+    uniformly random legal move otherwise, drawn independently at every move (boards ≤ 5×5).
     With ε = 0 it is the evaluation's "perfect" anchor: it differs from `perfect_player` only in
     lost positions, where it resists (`resisting_perfect_action`) instead of moving at random.
 
@@ -166,10 +191,10 @@ def eps_perfect_player(size: int, eps: float) -> Player:
     """
     if not 0.0 <= eps <= 1.0:
         raise ValueError(f"eps must be in [0, 1], got {eps!r}")
-    if size > solver.MAX_SOLVED_SIZE and eps < 1.0:
+    if not solver.can_solve(size) and eps < 1.0:
         raise ValueError(
-            f"the exact solver handles boards up to {solver.MAX_SOLVED_SIZE}x"
-            f"{solver.MAX_SOLVED_SIZE}; on {size}x{size} only eps=1 (random play) is available"
+            f"no exact solver for {size}x{size} here (boards up to {solver.MAX_SOLVED_SIZE}x"
+            f"{solver.MAX_SOLVED_SIZE}, 5x5 with numba); only eps=1 (random play) is available"
         )
     act = eps_perfect_act_fn(size)
     return Player(f"eps-perfect-{eps:g}", lambda key, states: act(eps, key, states), {"eps": eps})

@@ -1,12 +1,16 @@
-"""Exact Hex solver for boards up to 4×4 and a batched perfect player built on it.
+"""Exact Hex solver for boards up to 5×5 and batched perfect players built on it.
 
-Retrograde analysis over every position: a position is indexed in base 3 (digit 0 empty, 1 black,
-2 white, cell `i` weighing 3**i) and `table[index]` is 1 when the player to move wins with perfect
-play, else 0. Levels are solved from the full board back to the empty one; a position whose last
-mover has connected is lost for the player to move. The 4×4 table (3**16 entries, 43 MB) takes
-about ten seconds to build once; it is then cached on disk (`HEXSCALE_CACHE`, default
-`~/.cache/hexscale`) and every query is a lookup. 5×5 has 3**25 ≈ 8.5e11 positions, beyond a table;
-`solve` refuses it with a clear error.
+Boards up to 4×4: retrograde analysis over every position. A position is indexed in base 3 (digit
+0 empty, 1 black, 2 white, cell `i` weighing 3**i) and `table[index]` is 1 when the player to move
+wins with perfect play, else 0. Levels are solved from the full board back to the empty one; a
+position whose last mover has connected is lost for the player to move. The 4×4 table (3**16
+entries, 43 MB) takes about ten seconds to build once; it is then cached on disk
+(`HEXSCALE_CACHE`, default `~/.cache/hexscale`) and every query is a lookup, on device too.
+
+5×5 has 3**25 ≈ 8.5e11 positions, beyond a table: `solve` searches it instead
+(`hex_env.search_solver`, numba, imported only then), and the JAX players ask that search on the
+host through a callback (`searched_action`). 6×6 and up are refused with a clear error
+(what 6×6 would take: docs/benchmarks.md).
 
 The swap rule is not modelled: the solver plays standard Hex.
 """
@@ -14,6 +18,7 @@ The swap rule is not modelled: the solver plays standard Hex.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
 import tempfile
 from collections.abc import Sequence
@@ -26,15 +31,22 @@ import numpy as np
 from hex_env.core import NEIGHBOUR_OFFSETS, HexState
 from hex_env.play import winner_of
 
-MAX_SOLVED_SIZE = 4
+MAX_SOLVED_SIZE = 5  # the largest board `solve` and the perfect players handle
+MAX_TABLE_SIZE = 4  # the largest board with a retrograde table (and an on-device player)
 
 
-def _check_size(size: int) -> None:
-    if not isinstance(size, int) or not 2 <= size <= MAX_SOLVED_SIZE:
-        raise ValueError(
-            f"the exact solver handles boards 2..{MAX_SOLVED_SIZE}, got {size!r} "
-            f"(a 5x5 table would need 3**25 entries)"
-        )
+def can_solve(size: int) -> bool:
+    """Whether this install has a perfect player for `size`: a table up to 4×4, the search
+    (which needs numba; the GPU image lacks it) on 5×5."""
+    if size <= MAX_TABLE_SIZE:
+        return size >= 2
+    return size <= MAX_SOLVED_SIZE and importlib.util.find_spec("numba") is not None
+
+
+def _check_size(size: int, largest: int = MAX_SOLVED_SIZE) -> None:
+    if not isinstance(size, int) or not 2 <= size <= largest:
+        what = "the exact solver handles" if largest == MAX_SOLVED_SIZE else "solver tables cover"
+        raise ValueError(f"{what} boards 2..{largest}, got {size!r}")
 
 
 def _connected(size: int, masks: np.ndarray, seat: int) -> np.ndarray:
@@ -79,7 +91,7 @@ def _digit_bits(num_digits: int) -> tuple[np.ndarray, np.ndarray]:
 
 def build_table(size: int) -> np.ndarray:
     """[3**(S*S)] int8: 1 where the player to move wins. Pure numpy retrograde analysis."""
-    _check_size(size)
+    _check_size(size, MAX_TABLE_SIZE)
     cells = size * size
     low = cells // 2
     lo_black, lo_white = _digit_bits(low)
@@ -126,7 +138,7 @@ def cache_dir() -> Path:
 @functools.cache
 def table(size: int) -> np.ndarray:
     """The solved table for `size`, built once per machine and then read from the disk cache."""
-    _check_size(size)
+    _check_size(size, MAX_TABLE_SIZE)
     path = cache_dir() / f"hex_solver_{size}x{size}.npy"
     if path.exists():
         cached = np.load(path, allow_pickle=False)
@@ -148,9 +160,14 @@ def solve(size: int, moves: Sequence[int]) -> tuple[bool, list[int]]:
     """Solve the position after `moves` (absolute cells, alternating from black).
 
     Returns (whether the player to move wins with perfect play, sorted list of the moves that keep
-    a win; empty when the position is lost or the game is over).
+    a win; empty when the position is lost or the game is over). Boards up to 4×4 read the table,
+    5×5 is searched (`hex_env.search_solver.solve`, the same contract).
     """
     _check_size(size)
+    if size > MAX_TABLE_SIZE:
+        from hex_env import search_solver
+
+        return search_solver.solve(size, moves)
     over = winner_of(size, moves) is not None  # also validates the moves
     if over:
         return False, []
@@ -186,3 +203,32 @@ def perfect_action(solved: jax.Array, state: HexState, key: jax.Array) -> jax.Ar
     legal = (state.board == 0) & ~state.terminated
     choices = jnp.where(jnp.any(winning), winning, legal)
     return jax.random.categorical(key, jnp.where(choices, 0.0, -jnp.inf))
+
+
+def searched_action(
+    state: HexState, priority: jax.Array, active: jax.Array, *, resist: bool
+) -> jax.Array:
+    """[] int32, the search solver's move for the player to move (batch with vmap: one host
+    call per batch, `jax.pure_callback`): the winning move of lowest `priority` [S*S] (uniform
+    priorities: a uniformly random winning move); in a lost position, with `resist`, the
+    lowest-priority move of those that leave the opponent the fewest winning replies, else the
+    lowest-priority legal move. -1 where `active` is False or the game is over. For boards
+    beyond the tables (5×5); the callback makes the device wait on the host every move, so only
+    the solver anchors use it."""
+    size = state.size
+    _check_size(size)
+
+    def host(board, priority, want):
+        from hex_env import search_solver
+
+        board, priority, want = np.asarray(board), np.asarray(priority), np.asarray(want)
+        cells = size * size
+        moves = search_solver.picks(
+            size, board.reshape(-1, cells), priority.reshape(-1, cells), want.reshape(-1),
+            resist=resist,
+        )  # fmt: skip
+        return moves.reshape(want.shape).astype(np.int32)
+
+    want = jnp.asarray(active) & ~state.terminated
+    shape = jax.ShapeDtypeStruct(want.shape, jnp.int32)
+    return jax.pure_callback(host, shape, state.board, priority, want, vmap_method="broadcast_all")

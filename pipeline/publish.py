@@ -63,7 +63,7 @@ def publish(job: Config, config_yaml: str) -> dict:
         target = out / "agents" / f"b{size}"
         for name in (SNAPSHOT_PARAMS, SNAPSHOT_META):
             atomic_write_bytes(target / name, (snapshot / name).read_bytes())
-        solvable = size <= solver.MAX_SOLVED_SIZE
+        solvable = solver.can_solve(size)
         wins = (
             black_wins_vs_solver(target, CHECK_GAMES, job.eval.reference_nodes)
             if solvable
@@ -80,7 +80,7 @@ def publish(job: Config, config_yaml: str) -> dict:
             "check": (
                 f"{CHECK_GAMES} games as black vs the exact solver, argmax, no root noise"
                 if solvable
-                else "no exact solver above 4x4: distance to perfect play unknown"
+                else f"no exact solver for {size}x{size}: distance to perfect play unknown"
             ),
         }
     atomic_write_json(out / "agents.json", agents)

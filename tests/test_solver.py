@@ -71,8 +71,10 @@ def test_finished_game_is_lost_for_the_mover_and_bad_input_is_refused():
     assert solver.solve(3, [4, 0, 1, 3, 7]) == (False, [])
     with pytest.raises(ValueError, match="occupied"):
         solver.solve(3, [4, 4])
-    with pytest.raises(ValueError, match="boards 2..4"):
-        solver.solve(5, [])
+    with pytest.raises(ValueError, match="boards 2..5"):
+        solver.solve(6, [])
+    with pytest.raises(ValueError, match="tables cover boards 2..4"):
+        solver.table(5)
 
 
 @functools.cache

@@ -146,7 +146,7 @@ def network_agent(
 def anchor_agents(size: int, anchors: AnchorConfig) -> list[AgentSpec]:
     """Perfect and ε-perfect players where the solver handles the board, and the random one."""
     out = []
-    if size <= solver.MAX_SOLVED_SIZE:
+    if solver.can_solve(size):
         if anchors.perfect:
             out.append(AgentSpec("perfect", "perfect", size, eps=0.0))
         for eps in anchors.eps:
