@@ -44,10 +44,8 @@ def run_samples(cfg: Config) -> int:
     return math.ceil(wanted / per_call) * per_call
 
 
-def samples_per_s(cfg: Config, calls: int) -> tuple[float, float]:
-    """(compile + first call seconds, samples/s over `calls` more calls) of the run's iteration."""
-    optimizer = optax.adam(cfg.train.lr)
-    iteration, carry = make_iteration(cfg, optimizer), init_carry(cfg, optimizer)
+def timed_calls(iteration, carry, calls: int) -> tuple[float, float]:
+    """(seconds of the first call, compile included; seconds of `calls` more calls)."""
     start = time.perf_counter()
     carry, metrics = iteration(carry)
     jax.block_until_ready(metrics)
@@ -56,7 +54,14 @@ def samples_per_s(cfg: Config, calls: int) -> tuple[float, float]:
     for _ in range(calls):
         carry, metrics = iteration(carry)
     jax.block_until_ready(metrics)
-    return first, calls * cfg.train.n_envs * steps_per_call(cfg) / (time.perf_counter() - start)
+    return first, time.perf_counter() - start
+
+
+def samples_per_s(cfg: Config, calls: int) -> tuple[float, float]:
+    """(compile + first call seconds, samples/s over `calls` more calls) of the run's iteration."""
+    optimizer = optax.adam(cfg.train.lr)
+    first, rest = timed_calls(make_iteration(cfg, optimizer), init_carry(cfg, optimizer), calls)
+    return first, calls * cfg.train.n_envs * steps_per_call(cfg) / rest
 
 
 def plan_rows(cfg: DictConfig, calls: int) -> list[dict]:

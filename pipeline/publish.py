@@ -78,7 +78,8 @@ def publish(job: Config, config_yaml: str) -> dict:
             "nodes": job.eval.reference_nodes,
             "black_wins_vs_solver": wins,
             "check": (
-                f"{CHECK_GAMES} games as black vs the exact solver, argmax, no root noise"
+                f"{CHECK_GAMES} games as black vs the exact solver resisting once lost (the "
+                "evaluation's perfect anchor), argmax, no root noise"
                 if solvable
                 else f"no exact solver for {size}x{size}: distance to perfect play unknown"
             ),

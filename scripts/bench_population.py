@@ -15,27 +15,14 @@ import argparse
 import json
 import os
 import platform
-import time
 
 import jax
 import optax
 
 from pipeline.infra.config import compose
+from pipeline.plan import timed_calls
 from pipeline.train import population
 from pipeline.train.core import init_carry, make_iteration
-
-
-def timed_calls(iteration, carry, calls: int) -> tuple[float, float]:
-    """(first call's seconds, i.e. compile + one call; seconds of `calls` more calls)."""
-    start = time.perf_counter()
-    carry, metrics = iteration(carry)
-    jax.block_until_ready(metrics)
-    first = time.perf_counter() - start
-    start = time.perf_counter()
-    for _ in range(calls):
-        carry, metrics = iteration(carry)
-    jax.block_until_ready(metrics)
-    return first, time.perf_counter() - start
 
 
 def main() -> None:

@@ -14,8 +14,8 @@ Stages, in order of value, each under its own wall-clock cap (`CAPS`):
       for while loops and conditionals; compile seconds, peak bytes, the compiled while loops
   S2  3x3 to perfect play with Jones's settings (train=gpu, train.schedule=jones, 2x8, the
       largest net of his 3x3 grid): wall clock to each savepoint, the fixed solver check
-  S3  small-board cost: N training processes of the 5x5 grid at Jones's settings side by side
-      (XLA_PYTHON_CLIENT_PREALLOCATE=false) until the cap; samples/s per run and in all
+  S3  small-board cost: the 5x5 grid at Jones's settings as one population
+      (pipeline.train.population) until the cap; samples/s per run and in all
   S4  evaluation games/s of a GPU pool (S3's or S2's snapshots, else fake ones)
   S5  summary.md from the JSON lines
 
@@ -51,7 +51,7 @@ TITLES = {
     "S0": "devices, versions, XLA flags",
     "S1": "self-play + learner throughput at 9x9",
     "S2": "3x3 to perfect play, Jones's settings",
-    "S3": "5x5 grid, N training processes side by side",
+    "S3": "5x5 grid as one training population",
     "S4": "evaluation games/s of a GPU pool",
     "S5": "summary.md",
 }
@@ -150,7 +150,7 @@ DRY_PLAN = Plan(
         "train.steps_per_call=4",
         "search.nodes=4",
         "train.min_flops=1e5",
-        "train.max_flops=1e7",
+        "train.max_flops=1e9",  # no member finishes: no rebuild, a clean stop at the cap
         "train.n_snapshots=5",
         "train.progress_interval_s=5",
     ),  # fmt: skip
@@ -347,24 +347,22 @@ class Campaign:
         plan = self.plan
         results = d / "results"
         timeout = max(remaining(deadline) - 5, 5)
-        # train.max_wall_s counts from the first iteration's start, after JAX's start-up
+        # train.max_wall_s counts from the population's start, after JAX's start-up
         max_wall = max(timeout - (12 if plan.dry_run else 30), 3)
-        env = dict(self.env, XLA_PYTHON_CLIENT_PREALLOCATE="false")
-        procs, names = [], []
-        for width, depth in plan.s3_grid:
-            overrides = s3_train_overrides(plan, width, depth, results, max_wall)
-            log = d / "logs" / f"w{width}-d{depth}.log"
-            procs.append(spawn([self.python, "-m", "pipeline.train", *overrides], log, env))
-            names.append(f"w{width}-d{depth}")
+        command = [
+            "-m",
+            "pipeline.train.population",
+            *s3_population_overrides(plan, results, max_wall),
+        ]
+        proc = spawn([self.python, *command], d / "logs" / "population.log", self.env)
         files += [d / "logs", results]
         launched = time.time()
-        waits = wait_all(procs, timeout)
+        res = wait_all([proc], timeout)[0]
         runs = []
-        for name, res in zip(names, waits, strict=True):
-            w, dd = name[1:].split("-d")
-            run_dir = next(iter(sorted((results / "runs").glob(f"b{plan.s3_board}-w{w}-d{dd}-*"))),
-                           None)  # fmt: skip
-            row = {"run": name, "proc": res}
+        for width, depth in plan.s3_grid:
+            name = f"b{plan.s3_board}-w{width}-d{depth}-"
+            run_dir = next(iter(sorted((results / "runs").glob(f"{name}*"))), None)
+            row = {"run": f"w{width}-d{depth}"}
             if run_dir is not None:
                 row.update(metrics_summary(results, run_dir.name))
                 row["snapshots"] = len(snapshot_rows(results, launched, run_dir.name))
@@ -372,15 +370,14 @@ class Campaign:
             runs.append(row)
         rates = [r["steady_samples_per_s"] for r in runs if r.get("steady_samples_per_s")]
         total_samples = sum(r.get("samples", 0) for r in runs)
-        wall = max((r["proc"]["wall_s"] for r in runs), default=0.0)
         return {
             "status": "ok" if len(rates) == len(runs) else (
                 "partial" if any(r.get("iterations") for r in runs) else "error"),
-            "board": plan.s3_board, "processes": len(runs), "max_wall_s": max_wall,
-            "runs": runs,
+            "board": plan.s3_board, "runs_in_population": len(runs), "max_wall_s": max_wall,
+            "proc": res, "runs": runs,
             "total_steady_samples_per_s": sum(rates) if rates else None,
             "total_samples": total_samples,
-            "samples_per_s_over_stage": total_samples / wall if wall else None,
+            "samples_per_s_over_stage": total_samples / res["wall_s"] if res["wall_s"] else None,
         }  # fmt: skip
 
     def stage_S4(self, d: Path, deadline: float, files: list) -> dict:
@@ -457,12 +454,21 @@ def s2_train_overrides(plan: Plan, results: Path, max_wall: float) -> list[str]:
             f"train.max_wall_s={max_wall:.0f}"]  # fmt: skip
 
 
-def s3_train_overrides(plan: Plan, width: int, depth: int, results: Path, max_wall: float):
-    """One S3 run's `python -m pipeline.train` overrides: a net of the 5x5 grid, Jones's
-    settings."""
+def s3_population_overrides(plan: Plan, results: Path, max_wall: float) -> list[str]:
+    """S3's `python -m pipeline.train.population` overrides: the 5x5 grid (`plan.s3_grid`, a
+    widths x depths product) as one population, Jones's settings."""
+    widths = sorted({w for w, _ in plan.s3_grid}, reverse=True)
+    depths = sorted({d for _, d in plan.s3_grid})
+    if sorted(plan.s3_grid) != sorted((w, d) for w in widths for d in depths):
+        raise ValueError(f"S3's grid must be a widths x depths product, got {plan.s3_grid}")
+    grid = f"{{{plan.s3_board}:{{widths:[{_ints(widths)}],depths:[{_ints(depths)}]}}}}"
     return [f"board.size={plan.s3_board}", "train=gpu", "train.schedule=jones",
-            f"model.width={width}", f"model.depth={depth}", *plan.s3_overrides,
+            f"++sweep.boards={grid}", "sweep.seeds=[0]", *plan.s3_overrides,
             f"results_dir={results}", f"train.max_wall_s={max_wall:.0f}"]  # fmt: skip
+
+
+def _ints(values) -> str:
+    return ",".join(str(v) for v in values)
 
 
 def s4_eval_overrides(board: int, results: Path, games: int, runs: list[str]) -> list[str]:
@@ -796,8 +802,8 @@ def summarize(lines: list[dict], total_s: float | None = None) -> str:
             )
     s3 = by.get("S3", {})
     if s3:
-        out += ["", f"## S3: {s3.get('board')}x{s3.get('board')} grid, {s3.get('processes')} "
-                "processes side by side", "",
+        out += ["", f"## S3: {s3.get('board')}x{s3.get('board')} grid, "
+                f"{s3.get('runs_in_population')} runs in one population", "",
                 f"- total steady samples/s: {_fmt(s3.get('total_steady_samples_per_s'))}; "
                 f"samples over the stage: {_fmt(s3.get('samples_per_s_over_stage'))}/s "
                 f"({_fmt(s3.get('total_samples'))} samples)", "",
@@ -807,7 +813,7 @@ def summarize(lines: list[dict], total_s: float | None = None) -> str:
             out.append(f"| {r['run']} | {_fmt(r.get('iterations'))} | {_fmt(r.get('samples'))} "
                        f"| {_fmt(r.get('first_iteration_s'), '.1f')} | "
                        f"{_fmt(r.get('steady_samples_per_s'))} | {_fmt(r.get('snapshots'))} | "
-                       f"{r.get('stopped', r['proc'].get('outcome'))} |")  # fmt: skip
+                       f"{r.get('stopped', s3['proc'].get('outcome'))} |")  # fmt: skip
     s4 = by.get("S4", {})
     if s4:
         out += ["", f"## S4: evaluation of a GPU pool ({s4.get('source')} snapshots, "

@@ -102,7 +102,7 @@ def test_dry_run_of_every_stage(tmp_path):
     static = next(r for r in lines["S1"]["rows"] if r["variant"] == "static")
     assert static["samples_per_s"] > 0 and static["while_loops"] > 0
     assert lines["S2"]["snapshots"] and lines["S2"]["last_black_wins"] is not None
-    assert lines["S3"]["processes"] == len(campaign.DRY_PLAN.s3_grid)
+    assert lines["S3"]["runs_in_population"] == len(campaign.DRY_PLAN.s3_grid)
     assert lines["S4"]["games_per_s"] > 0
     for stage in ("S1", "S2", "S3", "S4"):
         assert lines[stage]["files"] == [f"{stage}.tar.gz"]
@@ -130,7 +130,9 @@ def test_stages_and_caps():
 @pytest.mark.parametrize("plan", ["GPU_PLAN", "DRY_PLAN"])
 def test_every_config_of_the_plan_composes_and_validates(plan, tmp_path):
     """The GPU run cannot be tried here: at least every config it will start is a valid one."""
-    from pipeline.infra.config import compose, validate, validate_eval
+    import dataclasses
+
+    from pipeline.infra.config import ModelConfig, compose, validate, validate_eval
     from pipeline.infra.jones import TRAIN_NODES
 
     plan = getattr(campaign, plan)
@@ -143,10 +145,12 @@ def test_every_config_of_the_plan_composes_and_validates(plan, tmp_path):
             32768, 32768, 64,
         )  # fmt: skip
         assert cfg.search.kind == "jones" and cfg.search.nodes == TRAIN_NODES
+    cfg = compose(*campaign.s3_population_overrides(plan, tmp_path, 40))
+    grid = cfg.sweep.boards[plan.s3_board]
+    assert sorted(plan.s3_grid) == sorted((w, d) for w in grid.widths for d in grid.depths)
+    assert cfg.train.schedule == "jones" and cfg.board.size == plan.s3_board
     for width, depth in plan.s3_grid:
-        cfg = compose(*campaign.s3_train_overrides(plan, width, depth, tmp_path, 40))
-        validate(cfg)
-        assert cfg.train.schedule == "jones" and cfg.board.size == plan.s3_board
+        validate(dataclasses.replace(cfg, model=ModelConfig(width=width, depth=depth)))
     for size, width, depth, envs, nodes in plan.s1_shapes:
         for _, loops, _, _ in plan.s1_variants:
             validate(compose(f"board.size={size}", f"model.width={width}",
