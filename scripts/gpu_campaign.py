@@ -59,10 +59,10 @@ TITLES = {
 # timeout_s >= 570 (docs/gpu_campaign.md); dry-run total 180 s, ~120 s used on 2 idle cores.
 CAPS = {
     "S0": (30, 15),
-    "S1": (180, 45),
+    "S1": (180, 40),
     "S2": (150, 40),
     "S3": (75, 40),
-    "S4": (60, 35),
+    "S4": (60, 40),
     "S5": (5, 5),
 }
 MAX_PACK_BYTES = 15 * 2**20  # each packed file stays under the device's 16 MiB per file
@@ -473,8 +473,10 @@ def _ints(values) -> str:
 
 def s4_eval_overrides(board: int, results: Path, games: int, runs: list[str]) -> list[str]:
     """S4's `python -m pipeline.evaluate` overrides: a round robin at the training node count
-    with the anchors, no node variants, no Elo fit."""
+    with the random anchor only, no node variants, no Elo fit. The solver anchors play on the
+    host (and 5×5's needs numba, which the GPU image lacks): S4 times games on the device."""
     return [f"board.size={board}", f"results_dir={results}", f"eval.games_per_pair={games}",
+            "eval.anchors.perfect=false", "eval.anchors.eps=[]",
             "eval.node_variants=[]", "eval.variant_snapshots=none", "eval.elo=false",
             "eval.progress_interval_s=10", f"eval.runs=[{','.join(runs)}]"]  # fmt: skip
 
