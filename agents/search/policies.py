@@ -20,7 +20,7 @@ from agents.search.config import SearchConfig, resolve_loops
 from agents.search.keys import draw, split
 from agents.search.loop import run_search
 from agents.search.model import ApplyFn, make_recurrent_fn, make_root_fn
-from agents.search.regularised import node_policy, regularised_select, with_priors
+from agents.search.regularised import node_policy, regularised_select
 
 
 class SearchOutput(NamedTuple):
@@ -161,7 +161,6 @@ def regularised_search(
     """jones/grill: sample from π̄ at every node of the descent; the root's π̄ is the policy."""
     del explore  # the root noise is already mixed into `root`
     select = regularised_select(cfg)
-    root, recurrent_fn = with_priors(root, recurrent_fn)
     tree = run_search(
         params,
         key,

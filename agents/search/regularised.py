@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
-
 import jax
 import jax.numpy as jnp
 import mctx
@@ -97,17 +95,7 @@ def grill_policy(
     prior_logits: jax.Array, qvalues: jax.Array, visits: jax.Array, *, c: float, kind: str,
     newton_steps: int | None = None,
 ) -> jax.Array:  # fmt: skip
-    """π̄ = λπ/(α − q̂) of Grill et al. (2020) as Jones (2021) used it, over the last axis, from
-    the prior's logits: `regularised_policy` of π = softmax(prior_logits)."""
-    prior = jax.nn.softmax(prior_logits, axis=-1)
-    return regularised_policy(prior, qvalues, visits, c=c, kind=kind, newton_steps=newton_steps)
-
-
-def regularised_policy(
-    prior: jax.Array, qvalues: jax.Array, visits: jax.Array, *, c: float, kind: str,
-    newton_steps: int | None = None,
-) -> jax.Array:  # fmt: skip
-    """π̄ = λπ/(α − q̂) over the last axis, from the prior's probabilities π.
+    """π̄ = λπ/(α − q̂) of Grill et al. (2020) as Jones (2021) used it, over the last axis.
 
     q: the children's mean values for the player to move, in [−1, 1]; q̂ = (q + 1)/2 for visited
     children (Jones min–max normalised q over the whole batched tree tensor, which in practice
@@ -115,6 +103,7 @@ def regularised_policy(
     normaliser, by Newton's method (`_newton_alpha`; `newton_steps`: a fixed number of steps
     instead of a loop until done). With no visits at all, π̄ = π up to rounding.
     """
+    prior = jax.nn.softmax(prior_logits, axis=-1)
     q = jnp.where(visits > 0, (qvalues + 1.0) / 2.0, 0.0)
     lam = regularised_lambda(visits, c=c, kind=kind)
     # q̂ and α shifted by max q̂ (π̄ is unchanged): the best child's gap α − q̂ is then α itself,
@@ -127,35 +116,10 @@ def regularised_policy(
     return pi_bar / jnp.sum(pi_bar, axis=-1, keepdims=True)
 
 
-class WithPrior(NamedTuple):
-    """A node's embedding in a regularised search: the model's state and the softmax of the
-    node's prior logits, computed once when the node is expanded rather than at every visit
-    (the same numbers: the descent spent a quarter of its time on that softmax, on CPU)."""
-
-    state: Any
-    prior: jax.Array  # [B, A] (in the tree: [B, nodes, A])
-
-
-def with_priors(root: mctx.RootFnOutput, recurrent_fn: mctx.RecurrentFn):
-    """`root` and `recurrent_fn` with each node's prior probabilities in its embedding."""
-
-    def recurrent(params, key, action, embedding: WithPrior):
-        out, state = recurrent_fn(params, key, action, embedding.state)
-        return out, WithPrior(state, jax.nn.softmax(out.prior_logits, axis=-1))
-
-    prior = jax.nn.softmax(root.prior_logits, axis=-1)
-    return root.replace(embedding=WithPrior(root.embedding, prior)), recurrent
-
-
 def node_policy(tree: mctx.Tree, node_index, cfg: SearchConfig) -> jax.Array:
-    """π̄ at `node_index` of an unbatched tree (its prior from the embedding where `with_priors`
-    put it there)."""
-    if isinstance(tree.embeddings, WithPrior):
-        prior = tree.embeddings.prior[node_index]
-    else:
-        prior = jax.nn.softmax(tree.children_prior_logits[node_index], axis=-1)
-    return regularised_policy(
-        prior,
+    """π̄ at `node_index` of an unbatched tree."""
+    return grill_policy(
+        tree.children_prior_logits[node_index],
         tree.qvalues(node_index),
         tree.children_visits[node_index],
         c=cfg.c,
