@@ -30,17 +30,19 @@ import time
 from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from pipeline.infra.config import (
     check_results_dir,
     check_run_settings,
+    grid_configs,
     grid_overrides,
     hydra_main,
     load,
     register_configs,
     to_object,
     validate,
+    with_overrides,
 )
 from pipeline.infra.layout import Layout
 from pipeline.slurm import (
@@ -71,13 +73,10 @@ def check_grid(cfg: DictConfig) -> None:
         raise ValueError("the preset has no sweep.boards; use e.g. +experiment=smoke")
     if sweep.jobs < 1:
         raise ValueError(f"sweep.jobs must be >= 1, got {sweep.jobs}")
-    for size, grid in sorted(boards.items()):
-        for width in grid.widths:
-            for depth in grid.depths:
-                point = {"board": {"size": size}, "model": {"width": width, "depth": depth}}
-                job = to_object(OmegaConf.merge(cfg, point))
-                validate(job)
-                check_run_settings(job)
+    for size in sorted(boards):
+        for job in grid_configs(cfg, size):
+            validate(job)
+            check_run_settings(job)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,10 +91,7 @@ class GridPoint:
 def grid_points(cfg: DictConfig) -> list[GridPoint]:
     """Every run of the preset's grid (`sweep.boards` × `sweep.seeds`), in grid order, named as
     its training job names it."""
-    return [
-        GridPoint(size, to_object(OmegaConf.merge(cfg, OmegaConf.from_dotlist(o))).run_name, o)
-        for size, o in grid_overrides(cfg)
-    ]
+    return [GridPoint(size, with_overrides(cfg, o).run_name, o) for size, o in grid_overrides(cfg)]
 
 
 def train_commands(cfg: DictConfig, overrides: list[str]) -> list[list[str]]:

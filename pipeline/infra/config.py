@@ -474,13 +474,14 @@ def grid_overrides(cfg: DictConfig) -> list[tuple[int, list[str]]]:
     ]  # fmt: skip
 
 
+def with_overrides(cfg: DictConfig, overrides: list[str]) -> Config:
+    """`cfg` with command-line style `overrides` merged in, typed."""
+    return to_object(OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides)))
+
+
 def grid_configs(cfg: DictConfig, size: int) -> list[Config]:
     """The typed config of every run of board `size` in the preset's grid."""
-    return [
-        to_object(OmegaConf.merge(cfg, OmegaConf.from_dotlist(overrides)))
-        for board, overrides in grid_overrides(cfg)
-        if board == size
-    ]
+    return [with_overrides(cfg, o) for board, o in grid_overrides(cfg) if board == size]
 
 
 def load(cfg: DictConfig, *checks: Callable[[Config], None]) -> Config:
