@@ -46,6 +46,7 @@ from pipeline.infra.config import (
 from pipeline.infra.layout import Layout, RunFiles
 from pipeline.infra.progress import Progress
 from pipeline.infra.runtime import configure_jax
+from pipeline.train import loop
 from pipeline.train.core import TrainCarry, donate_carry, make_iteration
 from pipeline.train.loop import (
     Plan,
@@ -184,14 +185,13 @@ def record_call(members: list[Member], stacked: TrainCarry, metrics: dict, elaps
             save_run_snapshot(m.run, params, m.meta, m.counters, m.plan, *due)
 
 
-def stop_at_wall_limit(cfg: Config, members: list[Member], stacked: TrainCarry) -> dict:
-    """Checkpoint every member and stop (no done.json: a rerun resumes); their stop records."""
-    checkpoint_all(members, stacked)
-    print(f"population: stopped at train.max_wall_s={cfg.train.max_wall_s:g}; rerun to resume")
+def stop_at_wall_limit(members: list[Member], stacked: TrainCarry) -> dict:
+    """Each member stopped as a solo run stops at `train.max_wall_s` (checkpoint, heartbeat, no
+    done.json: a rerun resumes); their stop records by name."""
     return {
-        m.cfg.run_name: {"run_name": m.cfg.run_name, "stopped": "max_wall_s",
-                         **dataclasses.asdict(m.counters)}
-        for m in members
+        m.cfg.run_name: loop.stop_at_wall_limit(m.cfg, m.run, m.own(member_carry(stacked, i)),
+                                                m.counters)
+        for i, m in enumerate(members)
     }  # fmt: skip
 
 
@@ -219,7 +219,7 @@ def train_population(cfgs: list[Config]) -> dict[str, dict]:
                   f"{'x'.join(map(str, widest(cfgs_left)))}")  # fmt: skip
             while True:
                 if out_of_time(cfg, started):
-                    return {**summaries, **stop_at_wall_limit(cfg, members, stacked)}
+                    return {**summaries, **stop_at_wall_limit(members, stacked)}
                 start = time.perf_counter()
                 stacked, metrics = iteration(stacked)
                 metrics = {k: np.asarray(v) for k, v in metrics.items()}
