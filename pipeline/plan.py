@@ -3,7 +3,7 @@
     python -m pipeline.plan +experiment=cpu                 # every run of the grid
     python -m pipeline.plan +experiment=cpu sweep.plan_calls=1  # quicker, noisier
 
-For every architecture of the grid (`sweep.boards` × `sweep.seeds`): the samples a run trains
+For every architecture of the grid (`sweep.boards` × its seeds): the samples a run trains
 (to its last savepoint in Jones FLOPs, or its sample cap, in whole jitted calls), its samples/s
 measured here over `sweep.plan_calls` calls after the compiling one, and the hours that make; then
 the totals. Nothing is written. Throughput is measured on this host as it is now: other jobs
@@ -66,17 +66,20 @@ def samples_per_s(cfg: Config, calls: int) -> tuple[float, float]:
 
 def plan_rows(cfg: DictConfig, calls: int) -> list[dict]:
     """One row per board × width × depth: seeds, samples per run, measured samples/s, hours."""
-    seeds = len(cfg.sweep.seeds)
-    rows = []
+    runs: dict[tuple, list[Config]] = {}
     for size in sorted({board for board, _ in grid_overrides(cfg)}):
-        for run in grid_configs(cfg, size)[::seeds]:  # one run per architecture
-            validate(run)
-            first, rate = samples_per_s(run, calls)
-            samples = run_samples(run)
-            rows.append(dict(board=size, width=run.model.width, depth=run.model.depth,
-                             seeds=seeds, samples_per_run=samples, first_call_s=first,
-                             samples_per_s=rate, hours=seeds * samples / rate / 3600))  # fmt: skip
-            print(_row(rows[-1]), flush=True)
+        for run in grid_configs(cfg, size):
+            runs.setdefault((size, run.model.width, run.model.depth), []).append(run)
+    rows = []
+    for (size, width, depth), seeds in runs.items():
+        run = seeds[0]
+        validate(run)
+        first, rate = samples_per_s(run, calls)
+        samples = run_samples(run)
+        rows.append(dict(board=size, width=width, depth=depth, seeds=len(seeds),
+                         samples_per_run=samples, first_call_s=first, samples_per_s=rate,
+                         hours=len(seeds) * samples / rate / 3600))  # fmt: skip
+        print(_row(rows[-1]), flush=True)
     return rows
 
 

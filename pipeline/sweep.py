@@ -96,24 +96,29 @@ def grid_points(cfg: DictConfig) -> list[GridPoint]:
 
 def train_commands(cfg: DictConfig, overrides: list[str]) -> list[list[str]]:
     """The `pipeline.train --multirun` commands of the preset in `cfg`, passing `overrides` (the
-    sweep's own command line) on to each: one per board size, or with `sweep.jobs` > 1 one per
-    board × width (largest first), so that they can run side by side; a board of
-    `sweep.population_boards` is one `pipeline.train.population` command."""
-    job = to_object(cfg)
-    split = job.sweep.jobs > 1
-    population = [sys.executable, "-m", "pipeline.train.population", *overrides]
-    return [
-        [*population, f"board.size={size}"] if size in job.sweep.population_boards else [
-            sys.executable, "-m", "pipeline.train", "--multirun", *overrides,
-            f"board.size={size}", f"model.width={_csv(widths)}",
-            f"model.depth={_csv(grid.depths)}", f"train.seed={_csv(job.sweep.seeds)}",
-        ]
-        for size, grid in sorted(job.sweep.boards.items(), reverse=split)
-        for widths in (
-            [grid.widths] if size in job.sweep.population_boards or not split
-            else [[w] for w in sorted(grid.widths, reverse=True)]
-        )
-    ]  # fmt: skip
+    sweep's own command line) on to each: one per board size, or one per board × width (largest
+    first) with `sweep.jobs` > 1, so that they can run side by side, or where the board's grid has
+    per-width seeds or sample caps; a board of `sweep.population_boards` is one
+    `pipeline.train.population` command."""
+    sweep = to_object(cfg).sweep
+    split = sweep.jobs > 1
+    commands = []
+    for size, grid in sorted(sweep.boards.items(), reverse=split):
+        if size in sweep.population_boards:
+            commands.append([sys.executable, "-m", "pipeline.train.population", *overrides,
+                             f"board.size={size}"])  # fmt: skip
+            continue
+        by_width = split or grid.seeds or grid.max_samples
+        groups = [[w] for w in sorted(grid.widths, reverse=split)] if by_width else [grid.widths]
+        for widths in groups:
+            commands.append([
+                sys.executable, "-m", "pipeline.train", "--multirun", *overrides,
+                f"board.size={size}", f"model.width={_csv(widths)}",
+                f"model.depth={_csv(grid.depths)}",
+                f"train.seed={_csv(grid.seeds_of(widths[0], sweep.seeds))}",
+                *grid.cap_overrides(widths[0]),
+            ])  # fmt: skip
+    return commands
 
 
 def shares_devices(overrides: list[str], jobs: int) -> bool:

@@ -12,6 +12,7 @@ from omegaconf import OmegaConf
 from pipeline.catalog import build_catalog
 from pipeline.infra.config import (
     CONF_DIR,
+    grid_configs,
     register_configs,
     savepoint_bounds,
     validate,
@@ -181,3 +182,26 @@ def test_processes_sharing_a_device_do_not_preallocate(monkeypatch):
     assert "XLA_PYTHON_CLIENT_PREALLOCATE" not in process_env(False)
     monkeypatch.setenv("XLA_PYTHON_CLIENT_PREALLOCATE", "true")  # the user's choice wins
     assert process_env(True)["XLA_PYTHON_CLIENT_PREALLOCATE"] == "true"
+
+
+def test_per_width_seeds_and_sample_caps_reach_every_run_and_command():
+    register_configs()
+    grid = "++sweep.boards={4:{widths:[2,16],depths:[1],seeds:{16:[0,1]},max_samples:{2:5e5}}}"
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        raw = compose("config", overrides=["+experiment=smoke", grid])
+    runs = [(c.model.width, c.train.seed, savepoint_bounds(c.train, 4)[2])
+            for c in grid_configs(raw, 4)]  # fmt: skip
+    board_cap = savepoint_bounds(compose_config("+experiment=smoke").train, 4)[2]
+    assert runs == [(2, 0, 5e5), (16, 0, board_cap), (16, 1, board_cap)]
+    commands = [c[c.index("board.size=4"):] for c in train_commands(raw, [])
+                if "board.size=4" in c]  # fmt: skip
+    assert commands == [  # one command per width even with sweep.jobs = 1
+        ["board.size=4", "model.width=2", "model.depth=1", "train.seed=0",
+         "train.max_samples=500000"],
+        ["board.size=4", "model.width=16", "model.depth=1", "train.seed=0,1"],
+    ]  # fmt: skip
+    with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
+        stray_grid = grid.replace("16:[0,1]", "8:[0]")
+        stray = compose("config", overrides=["+experiment=smoke", stray_grid])
+    with pytest.raises(ValueError, match=r"sweep.boards.4.seeds names widths \[8\]"):
+        check_grid(stray)

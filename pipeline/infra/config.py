@@ -96,6 +96,18 @@ class TrainSettings:
 class GridConfig:
     widths: list[int] = dataclasses.field(default_factory=lambda: [16])  # hidden units swept
     depths: list[int] = dataclasses.field(default_factory=lambda: [2])  # residual blocks swept
+    # per-width exceptions, width → value; a width not listed trains `sweep.seeds` to the board's
+    # sample cap (`train.sample_caps`)
+    seeds: dict[int, list[int]] = dataclasses.field(default_factory=dict)
+    max_samples: dict[int, float] = dataclasses.field(default_factory=dict)
+
+    def seeds_of(self, width: int, default: list[int]) -> list[int]:
+        return self.seeds.get(width, default)
+
+    def cap_overrides(self, width: int) -> list[str]:
+        """`train.max_samples=…` where the grid caps this width, else nothing."""
+        cap = self.max_samples.get(width)
+        return [] if cap is None else [f"train.max_samples={cap:g}"]
 
 
 @dataclasses.dataclass
@@ -463,15 +475,29 @@ def check_run_settings(cfg: Config) -> None:
 
 
 def grid_overrides(cfg: DictConfig) -> list[tuple[int, list[str]]]:
-    """(board size, overrides) of every run of the preset's grid (`sweep.boards` × `sweep.seeds`),
-    in grid order: board.size, model.width, model.depth and train.seed."""
+    """(board size, overrides) of every run of the preset's grid (`sweep.boards` × `sweep.seeds`,
+    with each board's per-width seeds and sample caps), in grid order: board.size, model.width,
+    model.depth, train.seed and, for a capped width, train.max_samples."""
     sweep = to_object(cfg).sweep
+    check_grid_exceptions(sweep)
     return [
         (int(size), [f"board.size={size}", f"model.width={width}", f"model.depth={depth}",
-                     f"train.seed={seed}"])
+                     f"train.seed={seed}", *grid.cap_overrides(width)])
         for size, grid in sorted(sweep.boards.items())
-        for width, depth, seed in itertools.product(grid.widths, grid.depths, sweep.seeds)
+        for width in grid.widths
+        for depth, seed in itertools.product(grid.depths, grid.seeds_of(width, sweep.seeds))
     ]  # fmt: skip
+
+
+def check_grid_exceptions(sweep: SweepConfig) -> None:
+    """A per-width seed list or sample cap names a width of its board's grid (one-line
+    ValueError otherwise)."""
+    for size, grid in sweep.boards.items():
+        for name, table in (("seeds", grid.seeds), ("max_samples", grid.max_samples)):
+            stray = sorted(set(table) - set(grid.widths))
+            if stray:
+                raise ValueError(f"sweep.boards.{size}.{name} names widths {stray} that are not "
+                                 f"in its widths {grid.widths}")  # fmt: skip
 
 
 def with_overrides(cfg: DictConfig, overrides: list[str]) -> Config:
