@@ -109,6 +109,7 @@ def test_static_and_dynamic_searches_agree_on_a_trained_agent(kind):
             np.testing.assert_array_equal(
                 getattr(out["static"], name), getattr(out["dynamic"], name), err_msg=name
             )
+        assert int(out["static"].newton_unconverged) == int(out["dynamic"].newton_unconverged) == 0
 
 
 def test_fixed_newton_steps_converge_on_a_trained_agent_s_tree_nodes():
@@ -140,3 +141,23 @@ def test_fixed_newton_steps_converge_on_a_trained_agent_s_tree_nodes():
     assert len(rows) > 1000
     assert int(newton_unconverged(prior[rows], qhat[rows], lam[rows])) == 0
     assert int(newton_unconverged(prior[rows], qhat[rows], lam[rows], steps=1)) > 0
+
+
+def test_training_metrics_count_roots_left_short_by_the_fixed_newton_steps(monkeypatch):
+    """The metric reads 0 with the shipped step count on the trained agent's board, and counts
+    the roots when one Newton step is all the static search may take."""
+    from agents.search import regularised
+
+    params, meta = load_snapshot(AGENT)
+    cfg = compose_config(
+        f"board.size={meta['board_size']}", f"model.width={meta['width']}",
+        f"model.depth={meta['depth']}", "search.nodes=32", "search.loops=static",
+        "train.n_envs=16", "train.batch_size=16", "train.rollout_steps=2",
+    )  # fmt: skip
+    optimizer = optax.adam(cfg.train.lr)
+    carry = init_carry(cfg, optimizer).replace(params=params, opt_state=optimizer.init(params))
+    key = "search/newton_unconverged_roots"
+    assert int(make_iteration(cfg, optimizer)(carry)[1][key]) == 0
+    monkeypatch.setattr(regularised, "NEWTON_STATIC_STEPS", 1)
+    short = int(make_iteration(cfg, optimizer)(carry)[1][key])
+    assert 0 < short <= cfg.train.n_envs * cfg.train.rollout_steps

@@ -20,13 +20,16 @@ from agents.search.config import SearchConfig, resolve_loops
 from agents.search.keys import draw, split
 from agents.search.loop import run_search
 from agents.search.model import ApplyFn, make_recurrent_fn, make_root_fn
-from agents.search.regularised import node_policy, regularised_select
+from agents.search.regularised import node_policy, node_unconverged, regularised_select
 
 
 class SearchOutput(NamedTuple):
     action: jax.Array  # [B] absolute cell to play
     policy: jax.Array  # [B, S*S] improved policy in the mover's frame (the training target)
     value: jax.Array  # [B] root value estimate for the mover
+    # how many of the B roots' π̄ (jones, grill with search.loops=static) the fixed Newton steps
+    # left short of the stopping rule: 0 when the static search equals the dynamic one
+    newton_unconverged: jax.Array
 
 
 def _mask_invalid(logits: jax.Array, invalid: jax.Array) -> jax.Array:
@@ -152,6 +155,8 @@ class KindOutput(NamedTuple):
     policy: jax.Array  # [B, S*S] in the mover's frame
     value: jax.Array  # [B]
     action: jax.Array | None
+    # roots whose π̄ the static search's fixed Newton steps left short of the stopping rule
+    newton_unconverged: jax.Array | int = 0
 
 
 def regularised_search(
@@ -176,7 +181,8 @@ def regularised_search(
     )
     root_index = jnp.zeros(root.value.shape, jnp.int32)
     policy = jax.vmap(node_policy, in_axes=(0, 0, None))(tree, root_index, cfg)
-    return KindOutput(policy, tree.node_values[:, 0], None)
+    unconverged = jax.vmap(node_unconverged, in_axes=(0, 0, None))(tree, root_index, cfg)
+    return KindOutput(policy, tree.node_values[:, 0], None, jnp.sum(unconverged))
 
 
 def puct_search(
@@ -298,6 +304,7 @@ def make_search_fn(apply_fn: ApplyFn, cfg: SearchConfig, size: int, *, capacity:
             if out.action is not None:
                 relative = jnp.where(num_simulations > 0, out.action, relative)
         action = jax.vmap(he.to_absolute_action)(states, relative)
-        return SearchOutput(action=action, policy=policy, value=value)
+        unconverged = jnp.asarray(out.newton_unconverged, jnp.int32)
+        return SearchOutput(action, policy, value, unconverged)
 
     return search

@@ -91,6 +91,17 @@ def newton_unconverged(prior: jax.Array, q: jax.Array, lam: jax.Array,
     return jnp.sum(_newton_alpha(prior, q, lam, steps, unconverged=True))
 
 
+def _policy_inputs(prior_logits: jax.Array, qvalues: jax.Array, visits: jax.Array, *, c: float,
+                   kind: str) -> tuple[jax.Array, jax.Array, jax.Array]:  # fmt: skip
+    """(π, q̂, λ) of `grill_policy`, q̂ shifted so that its max is 0."""
+    prior = jax.nn.softmax(prior_logits, axis=-1)
+    q = jnp.where(visits > 0, (qvalues + 1.0) / 2.0, 0.0)
+    lam = regularised_lambda(visits, c=c, kind=kind)
+    # q̂ and α shifted by max q̂ (π̄ is unchanged): the best child's gap α − q̂ is then α itself,
+    # kept to full float32 precision when it is far below the resolution of q̂ ≈ 1
+    return prior, q - jnp.max(q, axis=-1, keepdims=True), lam
+
+
 def grill_policy(
     prior_logits: jax.Array, qvalues: jax.Array, visits: jax.Array, *, c: float, kind: str,
     newton_steps: int | None = None,
@@ -103,12 +114,7 @@ def grill_policy(
     normaliser, by Newton's method (`_newton_alpha`; `newton_steps`: a fixed number of steps
     instead of a loop until done). With no visits at all, π̄ = π up to rounding.
     """
-    prior = jax.nn.softmax(prior_logits, axis=-1)
-    q = jnp.where(visits > 0, (qvalues + 1.0) / 2.0, 0.0)
-    lam = regularised_lambda(visits, c=c, kind=kind)
-    # q̂ and α shifted by max q̂ (π̄ is unchanged): the best child's gap α − q̂ is then α itself,
-    # kept to full float32 precision when it is far below the resolution of q̂ ≈ 1
-    q = q - jnp.max(q, axis=-1, keepdims=True)
+    prior, q, lam = _policy_inputs(prior_logits, qvalues, visits, c=c, kind=kind)
     alpha = _newton_alpha(prior, q, lam, newton_steps)
     top = lam[..., None] * prior
     gap = alpha[..., None] - q
@@ -116,16 +122,32 @@ def grill_policy(
     return pi_bar / jnp.sum(pi_bar, axis=-1, keepdims=True)
 
 
+def _node_inputs(tree: mctx.Tree, node_index) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """(prior logits, q, visits) of the children of `node_index` of an unbatched tree."""
+    return (tree.children_prior_logits[node_index], tree.qvalues(node_index),
+            tree.children_visits[node_index])  # fmt: skip
+
+
+def _newton_steps(cfg: SearchConfig) -> int | None:
+    """Fixed Newton steps of the static search; None: the loop until done."""
+    return NEWTON_STATIC_STEPS if cfg.loops == "static" else None
+
+
 def node_policy(tree: mctx.Tree, node_index, cfg: SearchConfig) -> jax.Array:
     """π̄ at `node_index` of an unbatched tree."""
-    return grill_policy(
-        tree.children_prior_logits[node_index],
-        tree.qvalues(node_index),
-        tree.children_visits[node_index],
-        c=cfg.c,
-        kind=cfg.kind,
-        newton_steps=NEWTON_STATIC_STEPS if cfg.loops == "static" else None,
-    )
+    return grill_policy(*_node_inputs(tree, node_index), c=cfg.c, kind=cfg.kind,
+                        newton_steps=_newton_steps(cfg))  # fmt: skip
+
+
+def node_unconverged(tree: mctx.Tree, node_index, cfg: SearchConfig) -> jax.Array:
+    """Whether the static search's fixed Newton steps leave π̄ at `node_index` short of the
+    stopping rule (so that it differs from the dynamic search's); always False with dynamic
+    loops, which run until it."""
+    steps = _newton_steps(cfg)
+    if steps is None:
+        return jnp.zeros((), bool)
+    prior, q, lam = _policy_inputs(*_node_inputs(tree, node_index), c=cfg.c, kind=cfg.kind)
+    return _newton_alpha(prior, q, lam, steps, unconverged=True)
 
 
 def regularised_select(cfg: SearchConfig):

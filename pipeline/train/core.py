@@ -194,6 +194,7 @@ class Played(NamedTuple):
     transition: Transition
     root_value: jax.Array  # [n_envs]
     ply: jax.Array  # [n_envs]
+    newton_unconverged: jax.Array  # roots whose π̄ fixed Newton steps left short (SearchOutput)
 
 
 class Learner(NamedTuple):
@@ -234,6 +235,9 @@ def _metrics(losses: Losses, played: Played) -> dict:
         "selfplay/game_length": jnp.sum(jnp.where(done, plies, 0)) / n_games,
         "selfplay/black_win_rate": jnp.sum(done & (plies % 2 == 1)) / n_games,
         "selfplay/root_value": played.root_value.mean(),
+        # searches of the call whose training target the fixed Newton steps left short of the
+        # stopping rule (search.loops=static; 0 otherwise): nonzero means static ≠ dynamic
+        "search/newton_unconverged_roots": played.newton_unconverged.sum(),
     }
 
 
@@ -259,7 +263,7 @@ def make_iteration(cfg: Config, optimizer: optax.GradientTransformation):
         moved = jax.vmap(he.step)(actor.envs, out.action)
         transition = Transition(obs, out.policy, moved.reward, moved.terminated)
         return Actor(actor.params, he.reset_where_done(moved)), Played(
-            transition, out.value, moved.ply
+            transition, out.value, moved.ply, out.newton_unconverged
         )
 
     def learner_step(learner: Learner, batch) -> tuple[Learner, Losses]:
@@ -343,4 +347,3 @@ def flops_per_sample(cfg: Config) -> tuple[float, float]:
         bootstrap = forward / cfg.train.rollout_steps
     forwards = cfg.search.nodes + jones.LEARNER_FORWARD_EQUIVALENTS * trained
     return float(jones_flops), float(forwards * forward + bootstrap)
-
