@@ -18,14 +18,15 @@ def test_a_run_trains_to_its_last_savepoint_or_its_cap_in_whole_calls():
 
 
 def test_the_command_prints_one_row_per_architecture_and_the_total(tmp_path):
-    out = run_module("pipeline.plan", "+experiment=tiny", "sweep.plan_calls=1",
+    grid = "++sweep.boards={3:{widths:[4,8],depths:[1],seeds:{8:[0,1]}}}"  # width 8: two seeds
+    out = run_module("pipeline.plan", "+experiment=tiny", grid, "sweep.plan_calls=1",
                      f"results_dir={tmp_path}")  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
-    rows = re.findall(r"^\| 3 \| (\d+)×1 \| 1 \| ([\d,]+) \| \d+ \| ([\d,]+) \| ([\d.e+-]+) \|$",
+    rows = re.findall(r"^\| 3 \| (\d+)×1 \| (\d) \| ([\d,]+) \| \d+ \| ([\d,]+) \| ([\d.e+-]+) \|$",
                       out.stdout, re.M)  # fmt: skip
-    assert [r[0] for r in rows] == ["4", "8"], out.stdout
-    assert all(float(r[3]) > 0 and int(r[2].replace(",", "")) > 0 for r in rows)
-    assert "total: 2 runs" in out.stdout
+    assert [r[:2] for r in rows] == [("4", "1"), ("8", "2")], out.stdout
+    assert all(float(r[4]) > 0 and int(r[3].replace(",", "")) > 0 for r in rows)
+    assert "total: 3 runs" in out.stdout
     assert not any(tmp_path.iterdir())  # nothing written
     bad = run_module("pipeline.plan", "sweep.plan_calls=1")
     assert bad.returncode == 2 and "no sweep.boards" in bad.stderr

@@ -28,6 +28,7 @@ from omegaconf import DictConfig  # noqa: E402
 
 from analysis import tradeoffs  # noqa: E402
 from analysis.fits import jones_frontier as jf  # noqa: E402
+from analysis.fits import perfect_play as pp  # noqa: E402
 from analysis.fits import scurve  # noqa: E402
 from analysis.fits.bootstrap import BootstrapResult  # noqa: E402
 from analysis.report.summary import (  # noqa: E402
@@ -44,7 +45,7 @@ from analysis.report.summary import (  # noqa: E402
 from pipeline.infra.config import hydra_main, load  # noqa: E402
 from pipeline.infra.files import atomic_write_bytes  # noqa: E402
 from pipeline.infra.layout import Layout  # noqa: E402
-from pipeline.infra.tables import read_covariances  # noqa: E402
+from pipeline.infra.tables import PERFECT_ANCHOR, read_covariances  # noqa: E402
 
 __all__ = [
     "FIG13_CONFIGS",
@@ -536,6 +537,20 @@ def _jones_section(run: _Inputs) -> tuple[JonesFrontierSummary | Failed, list[st
     return section, _save(fig, run.out, "jones_frontier")
 
 
+def _perfect_play_section(run: _Inputs) -> dict | Failed:
+    """Compute to perfect play per board, its multiplier between boards and the frontier slope
+    per seed (`analysis.fits.perfect_play`), for a table anchored to the solver only."""
+    if run.anchor != PERFECT_ANCHOR:
+        return Failed(f"anchor is {run.anchor!r}, not perfect play ({PERFECT_ANCHOR})")
+    settings = dict(n_resamples=run.n_resamples, seed=run.seed, test_nodes=run.nodes,
+                    convention=run.convention)  # fmt: skip
+    try:
+        return {"compute": pp.perfect_play_compute(run.df, **settings),
+                "slopes": pp.frontier_slopes(run.df, **settings)}  # fmt: skip
+    except (ValueError, RuntimeError) as err:
+        return Failed(str(err))
+
+
 def _policy_fit(fit: scurve.SCurveFit, agents: pd.DataFrame, policy: str) -> PolicyFit:
     """The summary of one policy's S-curve fit, before any bootstrap."""
     return PolicyFit(
@@ -826,6 +841,7 @@ def write_all(
         train_test_levels=train_test_levels,
     )
     jones, files = _jones_section(run)
+    perfect_play = _perfect_play_section(run)
     node_scaling = tradeoffs.node_scaling_table(df, covariances=covariances)
     policies, fitted = _fit_policies(run)
     main = _main_fit(policies, fitted)
@@ -843,6 +859,7 @@ def write_all(
         elo_model=elo_model,
         anchor=anchor,
         jones_frontier=jones,
+        perfect_play=perfect_play,
         node_scaling=node_scaling,
         policies=policies,
         main_policy=main.name,

@@ -142,6 +142,8 @@ class Summary:
     elo_model: str
     anchor: str
     jones_frontier: JonesFrontierSummary | Failed
+    # analysis.fits.perfect_play: {"compute": perfect_play_compute, "slopes": frontier_slopes}
+    perfect_play: Record | Failed
     node_scaling: list[Record]  # tradeoffs.node_scaling_table rows
     policies: dict[str, PolicyFit | FailedPolicy]
     main_policy: str
@@ -291,6 +293,35 @@ def _jones_md(j: JonesFrontierSummary | Failed) -> list[str]:
     return [*lines, ""]
 
 
+def _perfect_play_md(p: Record | Failed) -> list[str]:
+    """Compute to perfect play per board, the multipliers, and the frontier slope per seed."""
+    if isinstance(p, Failed):
+        return []
+    compute, slopes = p["compute"], p["slopes"]
+    lines = [
+        f"## Compute to perfect play (frontier first within {compute['within_elo']:g} Elo)", "",
+        f"95% intervals from {compute['n_resamples']} draws of architectures (a random seed "
+        "each) and ratings (their SEs); never: the share of draws whose frontier never got there.",
+        "", "| board | log10 C | 95% interval | never |", "|---|---|---|---|",
+    ]  # fmt: skip
+    bound = lambda v, spec: "∞" if v is None else format(v, spec)  # noqa: E731 (inf: never)
+    for board, row in compute["boards"].items():
+        lo, hi = row["ci95"]
+        lines.append(f"| {board} | {_fmt(row['log10_flops'], '.2f')} | {bound(lo, '.2f')} – "
+                     f"{bound(hi, '.2f')} | {row['never_reached_fraction']:.0%} |")  # fmt: skip
+    for pair, row in compute["multipliers"].items():
+        lo, hi = row["ci95"]
+        lines.append(f"\nMultiplier {pair}: {_fmt(row['multiplier'], '.3g')}× "
+                     f"(95% interval {bound(lo, '.3g')} – {bound(hi, '.3g')}).")  # fmt: skip
+    per_seed = ", ".join(f"seed {s}: {_fmt(r['m'], '.0f')}" for s, r in slopes["per_seed"].items())
+    boot = slopes["bootstrap"]
+    lo, hi = boot["ci95"]
+    lines += ["", f"Frontier slope m (Elo/decade), each seed's grid: {per_seed}; over draws: "
+              f"95% interval {_fmt(lo, '.0f')} – {_fmt(hi, '.0f')}, SE {_fmt(boot['se'], '.0f')} "
+              f"({boot['n_ok']} fits, {boot['n_failed']} not converged).", ""]  # fmt: skip
+    return lines
+
+
 def _node_scaling_md(rows: list[Record]) -> list[str]:
     """Elo per decade of nodes at fixed snapshots."""
     if not rows:
@@ -428,6 +459,7 @@ def _markdown(s: Summary) -> str:
         lines += [f"**Main fit: {s.main_policy_note}.**", ""]
     lines += _fits_md(s)
     lines += _jones_md(s.jones_frontier)
+    lines += _perfect_play_md(s.perfect_play)
     lines += _node_scaling_md(s.node_scaling)
     for name, pol in s.policies.items():
         lines += _policy_md(name, pol)
