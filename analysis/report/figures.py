@@ -551,6 +551,21 @@ def _perfect_play_section(run: _Inputs) -> dict | Failed:
         return Failed(str(err))
 
 
+def _uncapped_section(run: _Inputs, main: _MainFit) -> dict | Failed:
+    """The main fit again without the cap E ≤ 0 (Epoch's fit leaves E free): where the upper
+    plateau lands when the data alone place it. Only for a capped main fit."""
+    if main.fit.elo_ceiling is None:
+        return Failed("the main fit has no ceiling")
+    try:
+        fit = scurve.fit_scurve(main.agents, convention=run.convention,
+                                test_axis=main.fit.test_axis, policy=main.fit.policy,
+                                seed=run.seed, cap_at_perfect=False)  # fmt: skip
+    except ValueError as err:
+        return Failed(str(err))
+    return {"policy": main.name, "E": fit.params.E, "params": fit.params.as_dict(),
+            "rms_elo": fit.rms_elo, "status": fit.status.as_dict()}  # fmt: skip
+
+
 def _policy_fit(fit: scurve.SCurveFit, agents: pd.DataFrame, policy: str) -> PolicyFit:
     """The summary of one policy's S-curve fit, before any bootstrap."""
     return PolicyFit(
@@ -846,6 +861,7 @@ def write_all(
     policies, fitted = _fit_policies(run)
     main = _main_fit(policies, fitted)
     spans = _spans(run, main)
+    uncapped = _uncapped_section(run, main)
     if spans.boot is not None:
         policies[main.name] = _bootstrapped(policies[main.name], spans, n_resamples)
     files += _epoch_figures(run, main, spans)
@@ -866,6 +882,7 @@ def write_all(
         main_policy_note=main.fallback_note or None,
         spans_bootstrap=None if spans.boot is None else spans.boot.summary(),
         spans=spans.records,
+        scurve_uncapped=uncapped,
         fig13=fig13,
         train_test=train_test,
     )

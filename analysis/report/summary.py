@@ -150,6 +150,7 @@ class Summary:
     main_policy_note: str | None = _optional()  # set when the frontier policy was not fitted
     spans_bootstrap: Record | None = _optional()
     spans: list[Record]  # tradeoffs.span_table rows
+    scurve_uncapped: Record | Failed  # the main S-curve refitted with E free (figures)
     fig13: Fig13Summary | Failed
     train_test: TrainTestSummary | Failed
 
@@ -322,6 +323,18 @@ def _perfect_play_md(p: Record | Failed) -> list[str]:
     return lines
 
 
+def _uncapped_md(u: Record | Failed, capped: PolicyFit | FailedPolicy) -> list[str]:
+    """The main S-curve's E with and without the cap E ≤ 0."""
+    if isinstance(u, Failed) or isinstance(capped, FailedPolicy):
+        return []
+    status = u["status"]
+    return ["## Upper plateau E without the cap", "",
+            f"The {u['policy']} S-curve refitted with E free: E = {_fmt(u['E'], '.0f')} Elo "
+            f"(capped fit: {_fmt(capped.params['E'].estimate, '.0f')}); RMS "
+            f"{_fmt(u['rms_elo'], '.3g')}, converged {status.get('converged')}, at bounds "
+            f"{status.get('at_bounds') or 'none'}.", ""]  # fmt: skip
+
+
 def _node_scaling_md(rows: list[Record]) -> list[str]:
     """Elo per decade of nodes at fixed snapshots."""
     if not rows:
@@ -464,6 +477,7 @@ def _markdown(s: Summary) -> str:
     for name, pol in s.policies.items():
         lines += _policy_md(name, pol)
     lines += _spans_md(s.spans, s.spans_bootstrap)
+    lines += _uncapped_md(s.scurve_uncapped, s.policies[s.main_policy])
     lines += _fig13_md(s.fig13)
     lines += _train_test_md(s.train_test)
     return "\n".join(lines)

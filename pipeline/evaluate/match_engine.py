@@ -92,9 +92,7 @@ def make_batches(
                 n -= per_pairing
     out = []
     for (*_, per_pairing), chunks in groups.items():
-        pairs_per_call = max(
-            1, min(batch.max_pairs_per_call, max_games // per_pairing)
-        )
+        pairs_per_call = max(1, min(batch.max_pairs_per_call, max_games // per_pairing))
         for start in range(0, len(chunks), pairs_per_call):
             part = chunks[start : start + pairs_per_call]
             out.append(

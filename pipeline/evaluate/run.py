@@ -212,4 +212,3 @@ def main(cfg: DictConfig) -> None:
             pseudo_games=job.eval.elo_pseudo_games,
         )
         elo_table.print_tables(table)
-

@@ -174,4 +174,3 @@ class Preemption:
         if callable(previous):
             previous(self.signum, None)
         sys.exit(128 + self.signum)
-
