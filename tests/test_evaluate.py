@@ -119,6 +119,21 @@ def test_plan_is_target_minus_played_and_batches_cover_it():
     assert covered == targets
 
 
+def test_a_small_group_is_padded_to_a_power_of_two_of_its_size_not_to_a_full_call():
+    agents = {f"e{i}": AgentSpec(f"e{i}", "eps_perfect", 3, eps=i / 10) for i in range(1, 8)}
+    config = BatchConfig(max_games_per_call=4096, max_pairs_per_call=32)  # 64 per pairing: 32
+
+    def shapes(pairs):
+        need = {pair: 64 for pair in pairs}
+        return [(len(b.games), b.pairs_on_device) for b in make_batches(_ranges(need), agents,
+                                                                       config)]  # fmt: skip
+
+    assert shapes([("e1", "e2"), ("e2", "e1"), ("e1", "e3")]) == [(3, 4)]
+    assert shapes([("e1", "e2")]) == [(1, 1)]
+    every = [(b, w) for b in agents for w in agents if b != w]  # 42 pairings: 32 + 10
+    assert shapes(every) == [(32, 32), (10, 32)]
+
+
 def test_games_do_not_depend_on_how_the_plan_is_cut_into_calls():
     """Each ordered pair's games follow from (black, white, games already recorded): cutting
     the same plan into calls of 2 or of 16 pairings plays the very same games."""

@@ -36,7 +36,9 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -177,11 +179,14 @@ class Lease:
         )  # fmt: skip
 
     def claim(self, targets: dict[Pair, int] | None = None, extra: dict[Pair, int] | None = None,
-              budget: int | None = None) -> Ranges:  # fmt: skip
+              budget: int | None = None, order: Callable[[Pair], Any] | None = None,
+              ) -> Ranges:  # fmt: skip
         """Claim, per pair, the free game numbers below `targets[pair]`, or below the pair's
         taken count plus `extra[pair]` (new games beyond everyone's, for active rounds); with
-        `budget`, whole pairs' free ranges in pair order until at least `budget` games, so that
-        concurrent evaluations share a plan. Returns the claimed ranges."""
+        `budget`, whole pairs' free ranges in pair order (sorted by `order(pair)` first, e.g. so
+        that pairs sharing a call's shape are claimed together) until at least `budget` games,
+        so that concurrent evaluations share a plan. Returns the claimed ranges."""
+        rank = (lambda item: (order(item[0]), item[0])) if order else (lambda item: item[0])
 
         def change(leases, matches):
             taken = self._taken(leases, matches)
@@ -189,7 +194,7 @@ class Lease:
             for pair, n in (extra or {}).items():
                 goals[pair] = taken_count(taken.get(pair, [])) + n
             mine, claimed, total = self._mine(leases), {}, 0
-            for pair, goal in sorted(goals.items()):
+            for pair, goal in sorted(goals.items(), key=rank):
                 if budget is not None and total >= budget:
                     break
                 for first, games in free_ranges(taken.get(pair, []), goal):

@@ -96,7 +96,8 @@ def play_claimed(
     start = time.perf_counter()
     done, calls, pairs = 0, 0, set()
     try:
-        for claimed in _portions(lease, targets, extra, games_per_call(cfg.eval.batch)):
+        budget = games_per_call(cfg.eval.batch)
+        for claimed in _portions(lease, targets, extra, budget, _call_shape(pool)):
             pairs |= set(claimed)
             for batch in make_batches(claimed, pool.agents, cfg.eval.batch, engine.arch):
                 black_wins = engine.play(batch, key)  # one key: streams follow game numbers
@@ -111,13 +112,19 @@ def play_claimed(
     return {"games": done, "batches": calls, "wall_s": wall_s, "pairs": len(pairs)}
 
 
-def _portions(lease: Lease, targets, extra, budget: int):
+def _call_shape(pool: Pool):
+    """A pair's node counts: portions claim pairs of equal node counts together, so that
+    `make_batches` fills calls with them (they share one compiled shape)."""
+    return lambda pair: tuple(pool.agents[agent].test_nodes or 0 for agent in pair)
+
+
+def _portions(lease: Lease, targets, extra, budget: int, order):
     """The claims `play_claimed` plays one after another, until nothing below the targets is
     free (extra games: one claim)."""
     if extra is not None:
         yield lease.claim(extra=extra)
         return
-    while claimed := lease.claim(targets=targets, budget=budget):
+    while claimed := lease.claim(targets=targets, budget=budget, order=order):
         yield claimed
 
 
