@@ -9,6 +9,7 @@ from conftest import compose_config, fake_snapshot
 
 from pipeline.evaluate.players import black_wins_vs_solver, load_player
 from pipeline.infra.layout import Layout
+from pipeline.infra.snapshot import load_snapshot
 from pipeline.publish import check_publishable, publish, top_agents
 
 
@@ -93,3 +94,17 @@ def test_shipped_agents_load_and_repeat_their_solver_check():
         assert load_player(directory, nodes=row["nodes"]).meta["board_size"] == int(board[1:])
         rate = black_wins_vs_solver(directory, 256, row["nodes"])
         assert rate == pytest.approx(row["black_wins_vs_solver"], abs=0.05), (board, rate)
+
+
+def test_the_committed_5x5_node_scaling_snapshots_are_those_its_rows_were_measured_on():
+    """docs/results/node_scaling_b5_solver.json's rows and the three snapshots committed beside
+    it: the same run, snapshot indices and training FLOPs, and each snapshot loads."""
+    results = Path(__file__).resolve().parents[1] / "docs" / "results"
+    rows = json.loads((results / "node_scaling_b5_solver.json").read_text())["rows"]
+    flops = {r["snapshot"]: r["train_flops_jones"] for r in rows if r["board"] == 5}
+    run = results / "node_scaling_snapshots" / "b5-w16-d1-jones64-seed0"
+    for index, recorded in sorted(flops.items()):
+        params, meta = load_snapshot(run / f"{index:02d}")
+        assert (meta["run_name"], meta["index"]) == (run.name, index)
+        assert meta["train_flops_jones"] == recorded and params
+    assert sorted(flops) == [1, 4, 7]
