@@ -478,6 +478,7 @@ def s4_eval_overrides(board: int, results: Path, games: int, runs: list[str]) ->
     return [f"board.size={board}", f"results_dir={results}", f"eval.games_per_pair={games}",
             "eval.anchors.perfect=false", "eval.anchors.eps=[]",
             "eval.node_variants=[]", "eval.variant_snapshots=none", "eval.elo=false",
+            "eval.batch.pad_calls=full",  # what a GPU pads to (auto), in the CPU dry run too
             "eval.progress_interval_s=10", f"eval.runs=[{','.join(runs)}]"]  # fmt: skip
 
 

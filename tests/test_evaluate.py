@@ -121,7 +121,7 @@ def test_plan_is_target_minus_played_and_batches_cover_it():
 
 def test_a_small_group_is_padded_to_a_power_of_two_of_its_size_not_to_a_full_call():
     agents = {f"e{i}": AgentSpec(f"e{i}", "eps_perfect", 3, eps=i / 10) for i in range(1, 8)}
-    config = BatchConfig(max_games_per_call=4096, max_pairs_per_call=32)  # 64 per pairing: 32
+    config = BatchConfig(max_games_per_call=4096, max_pairs_per_call=32, pad_calls="pow2")
 
     def shapes(pairs):
         need = {pair: 64 for pair in pairs}
@@ -132,6 +132,8 @@ def test_a_small_group_is_padded_to_a_power_of_two_of_its_size_not_to_a_full_cal
     assert shapes([("e1", "e2")]) == [(1, 1)]
     every = [(b, w) for b in agents for w in agents if b != w]  # 42 pairings: 32 + 10
     assert shapes(every) == [(32, 32), (10, 32)]
+    config = BatchConfig(max_games_per_call=4096, max_pairs_per_call=32, pad_calls="full")
+    assert shapes([("e1", "e2")]) == [(1, 32)]  # one shape for every group
 
 
 def test_games_do_not_depend_on_how_the_plan_is_cut_into_calls():

@@ -65,6 +65,14 @@ def games_per_call(batch: BatchConfig) -> int:
     return GAMES_PER_CALL.get(jax.default_backend(), ACCELERATOR_GAMES_PER_CALL)
 
 
+def pads_to_power_of_two(batch: BatchConfig) -> bool:
+    """Whether a group smaller than a full call is padded to the next power of two of its size
+    (`batch.pad_calls`; auto: on CPU) rather than to a full call."""
+    if batch.pad_calls == "auto":
+        return jax.default_backend() == "cpu"
+    return batch.pad_calls == "pow2"
+
+
 def make_batches(
     ranges: dict[tuple[str, str], list[tuple[int, int]]],
     agents: dict[str, AgentSpec],
@@ -75,10 +83,10 @@ def make_batches(
     into device calls of at most `games_per_call(batch)` games and `batch.max_pairs_per_call`
     pairings. Each range goes in chunks of G = its game count rounded up to a power of two (the
     surplus is not recorded); chunks are grouped by the two players' compile keys, node counts
-    and G, and every call of a group is padded to the same pairing count (a full call's, or for
-    a group smaller than that the next power of two of its size), so each group compiles one
-    shape. `arch`: the shape every net is padded to (`MatchEngine.arch`), None:
-    each its own."""
+    and G, and every call of a group is padded to the same pairing count (a full call's, or,
+    with `pads_to_power_of_two`, for a group smaller than that the next power of two of its
+    size), so each group compiles one shape. `arch`: the shape every net is padded to
+    (`MatchEngine.arch`), None: each its own."""
     max_games = games_per_call(batch)
     groups: dict[tuple, list[tuple[str, str, int, int]]] = {}
     for (b, w), pair_ranges in sorted(ranges.items()):
@@ -93,9 +101,9 @@ def make_batches(
                 n -= per_pairing
     out = []
     for (*_, per_pairing), chunks in groups.items():
-        most = max(1, min(batch.max_pairs_per_call, max_games // per_pairing))
-        # a small group is padded only to the next power of two of its size, not to a full call
-        pairs_per_call = min(most, next_pow2(len(chunks)))
+        pairs_per_call = max(1, min(batch.max_pairs_per_call, max_games // per_pairing))
+        if pads_to_power_of_two(batch):
+            pairs_per_call = min(pairs_per_call, next_pow2(len(chunks)))
         for start in range(0, len(chunks), pairs_per_call):
             part = chunks[start : start + pairs_per_call]
             out.append(

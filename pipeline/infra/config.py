@@ -148,6 +148,11 @@ class BatchConfig:
     max_games_per_call: int | None = None
     # pairings per call; every call of a group is padded to it (one compiled shape per group)
     max_pairs_per_call: int = 32
+    # how a group smaller than a full call is padded. full: to a full call (one shape for every
+    # group; idle lanes cost an accelerator little); pow2: to the next power of two of its size
+    # (on CPU every padded game costs: a 1-pairing group played 32× its games); auto: pow2 on
+    # CPU, full elsewhere
+    pad_calls: str = "auto"
     # zero-pad every net to the pool's widest and deepest (same outputs, `network.pad_params`):
     # one compiled program per test search for all architectures, at the largest net's cost
     share_programs: bool = True
@@ -401,6 +406,10 @@ def validate_eval(cfg: Config) -> None:
             "eval.batch.max_games_per_call must be >= 1 or null",
         ),
         (ev.batch.max_pairs_per_call >= 1, "eval.batch.max_pairs_per_call must be >= 1"),
+        (
+            ev.batch.pad_calls in ("auto", "full", "pow2"),
+            f"eval.batch.pad_calls must be auto, full or pow2, got {ev.batch.pad_calls!r}",
+        ),
         (
             ev.elo_model in ELO_MODELS,
             f"eval.elo_model must be one of {ELO_MODELS}, got {ev.elo_model!r}",
