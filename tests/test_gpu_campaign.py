@@ -92,7 +92,7 @@ def test_dry_run_of_every_stage(tmp_path):
     result = _dry_run(tmp_path, timeout=300)
     wall = time.monotonic() - start
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert wall < 200, wall  # caps total 180 s
+    assert wall < 230, wall  # caps total 210 s
     lines = {line["stage"]: line for line in _check_out(tmp_path, list(campaign.STAGES))}
     assert lines["S0"]["status"] == "ok" and lines["S5"]["status"] == "ok"
     assert all(lines[s]["status"] in ("ok", "partial") for s in ("S1", "S2", "S3", "S4")), {
@@ -117,7 +117,7 @@ def test_stages_and_caps():
     gpu = sum(c[0] for c in campaign.CAPS.values())
     dry = sum(c[1] for c in campaign.CAPS.values())
     assert 420 <= gpu <= 510, gpu  # about 8 minutes; the device runs a command 10 at most
-    assert dry <= 180, dry  # --dry-run in under 3 minutes
+    assert dry <= 210, dry  # --dry-run in at most 3.5 minutes
     shares = sum(v[3] for v in campaign.GPU_PLAN.s1_variants)
     assert abs(shares - 1) < 1e-9
     names = [v[0] for v in campaign.GPU_PLAN.s1_variants]
