@@ -11,6 +11,7 @@ without its `-seed<N>` suffix (conf/config.yaml's run_name).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 
@@ -97,20 +98,11 @@ def perfect_play_compute(
     that compute between consecutive boards, with its interval (module docstring)."""
     elo = _searching_networks(elo, test_nodes)
     runs = _architectures(elo)
-    estimate = first_reach(
-        frontier_from_runs(elo, test_nodes=test_nodes, convention=convention), within
-    )
+    frontier = functools.partial(frontier_from_runs, test_nodes=test_nodes, convention=convention)
+    estimate = first_reach(frontier(elo), within)
     rng = np.random.default_rng(seed)
     draws = pd.DataFrame(
-        [
-            first_reach(
-                frontier_from_runs(
-                    _draw(elo, runs, rng), test_nodes=test_nodes, convention=convention
-                ),
-                within,
-            )
-            for _ in range(n_resamples)
-        ]  # fmt: skip
+        [first_reach(frontier(_draw(elo, runs, rng)), within) for _ in range(n_resamples)]
     )
     boards = sorted(estimate)
     out = {"within_elo": within, "n_resamples": n_resamples, "boards": {}, "multipliers": {}}
@@ -139,19 +131,15 @@ def frontier_slopes(
     grid, the draws' 95% interval and SE, and how many refits failed to converge (left out)."""
     elo = _searching_networks(elo, test_nodes)
     runs = _architectures(elo)
+    frontier = functools.partial(frontier_from_runs, test_nodes=test_nodes, convention=convention)
     per_seed = {}
     for s in sorted(runs["seed"].unique()):
-        fit = fit_jones_frontier(
-            frontier_from_runs(seed_grid(elo, s), test_nodes=test_nodes, convention=convention)
-        )
+        fit = fit_jones_frontier(frontier(seed_grid(elo, s)))
         per_seed[int(s)] = {"m": fit.m, "converged": fit.status.converged}
     rng = np.random.default_rng(seed)
     slopes, failed = [], 0
     for _ in range(n_resamples):
-        frontier = frontier_from_runs(
-            _draw(elo, runs, rng), test_nodes=test_nodes, convention=convention
-        )
-        fit = fit_jones_frontier(frontier, n_starts=2, seed=seed)
+        fit = fit_jones_frontier(frontier(_draw(elo, runs, rng)), n_starts=2, seed=seed)
         if fit.status.converged:
             slopes.append(fit.m)
         else:
